@@ -55,7 +55,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Rapport project tasks")]
+#[command(
+    name = "xtask",
+    bin_name = "cargo xtask",
+    about = "Rapport project tasks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Task,

@@ -59,6 +59,7 @@ pub fn check(repo: &Path, want_browser: bool) -> anyhow::Result<Found> {
 
     let openapi = paths::zoom_openapi_dir(repo, env_var("ZOOM_OPENAPI_DIR").as_deref());
     if openapi.is_dir() {
+        let openapi = std::fs::canonicalize(&openapi).unwrap_or(openapi);
         found
             .env
             .insert("ZOOM_OPENAPI_DIR", Some(openapi.into_os_string()));
@@ -179,10 +180,10 @@ fn browser() -> Result<Browser, String> {
         install_chromium()?;
     }
 
-    for path in [&chromium, &chromedriver] {
+    for (what, path) in [("Chromium", &chromium), ("chromedriver", &chromedriver)] {
         if !path.is_file() {
             return Err(format!(
-                "{} is missing; install Debian's packages with `sudo apt-get install chromium \
+                "{what} ({}) is missing; install Debian's packages with `sudo apt-get install chromium \
                  chromium-driver` (xtask does it itself when run as root or with \
                  RAPPORT_INSTALL_DEPS=1), or point CHROME_BIN / RAPPORT_CHROMEDRIVER at \
                  existing binaries",

@@ -25,16 +25,20 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Times `work` and records its outcome under `name`.
-    pub fn step<T>(&mut self, name: &'static str, work: impl FnOnce() -> (Outcome, T)) -> T {
+    /// Runs `work` and records its outcome and duration under `name`.
+    pub fn step(&mut self, name: &'static str, work: impl FnOnce() -> Outcome) {
         let started = Instant::now();
-        let (outcome, value) = work();
+        let outcome = work();
+        self.record(name, started, outcome);
+    }
+
+    /// Records a step the caller timed itself, for steps that also produce a value.
+    pub fn record(&mut self, name: &'static str, started: Instant, outcome: Outcome) {
         self.steps.push(Step {
             name,
             outcome,
             took: started.elapsed(),
         });
-        value
     }
 
     pub fn skip(&mut self, name: &'static str, why: &str) {
@@ -87,8 +91,8 @@ mod tests {
     #[test]
     fn one_failed_step_fails_the_run_and_is_shown() {
         let mut summary = Summary::default();
-        summary.step("fmt", || (Outcome::Passed, ()));
-        summary.step("clippy", || (Outcome::Failed("exit status 101".into()), ()));
+        summary.step("fmt", || Outcome::Passed);
+        summary.step("clippy", || Outcome::Failed("exit status 101".into()));
         summary.skip("chromedriver", "--no-browser");
         assert!(summary.failed());
         let text = summary.render();
@@ -101,11 +105,12 @@ mod tests {
     #[test]
     fn warnings_and_skips_do_not_fail_the_run() {
         let mut summary = Summary::default();
-        let value = summary.step("prerequisites", || {
-            (Outcome::Warned("no PostgreSQL".into()), 7)
-        });
+        summary.record(
+            "prerequisites",
+            Instant::now(),
+            Outcome::Warned("no PostgreSQL".into()),
+        );
         summary.skip("lint", "--no-lint");
-        assert_eq!(value, 7);
         assert!(!summary.failed());
         assert!(summary.render().contains("passed"));
     }

@@ -6,13 +6,15 @@
 
 use crate::cargo_args::{self, Runner};
 use crate::chromedriver::Chromedriver;
-use crate::prereqs::{self, EnvChanges, Found};
+use crate::prereqs::{self, Browser, EnvChanges, Found};
 use crate::summary::{Outcome, Summary};
 use crate::{ci, paths};
-use anyhow::bail;
+use anyhow::anyhow;
 use std::ffi::OsString;
+use std::io::{BufRead as _, BufReader, IsTerminal as _};
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, ExitStatus, Stdio};
+use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
@@ -32,96 +34,11 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let repo = paths::repo_root();
     let mut summary = Summary::default();
 
-    let found = summary.step("prerequisites", || {
-        match prereqs::check(&repo, !args.no_browser) {
-            Ok(found) => (prerequisites_outcome(&found, ci), Ok(found)),
-            Err(err) => (Outcome::Failed(format!("{err:#}")), Err(err)),
-        }
-    });
-    let found = match found {
-        Ok(found) => found,
-        Err(err) => {
-            print!("{}", summary.render());
-            return Err(err);
-        }
-    };
-    report_prerequisites(&found, ci);
-    if ci && !found.problems.is_empty() {
-        print!("{}", summary.render());
-        bail!(
-            "CI=true and prerequisites are missing, so tests would be skipped rather than run:\n  - {}",
-            found.problems.join("\n  - ")
-        );
-    }
-    if args.no_lint {
-        summary.skip("lint", "--no-lint");
-    } else {
-        summary.step("cargo fmt --check", || {
-            (cargo(&repo, &fmt_args(), &EnvChanges::new()), ())
-        });
-        summary.step("cargo clippy", || {
-            (cargo(&repo, &clippy_args(), &EnvChanges::new()), ())
-        });
-    }
-
+    let found = prerequisites_step(&mut summary, &repo, args, ci)?;
+    lint_steps(&mut summary, &repo, args);
     let mut env = found.env;
-    let driver = match &found.browser {
-        Some(browser) => {
-            let log = repo.join("target").join("chromedriver.log");
-            summary.step("chromedriver", || {
-                match Chromedriver::start(&browser.chromedriver, &log) {
-                    Ok(driver) => {
-                        println!(
-                            "xtask: chromedriver {} (pid {}) ready",
-                            driver.url(),
-                            driver.pid()
-                        );
-                        env.insert("WEBDRIVER_URL", Some(driver.url().into()));
-                        (Outcome::Passed, Some(driver))
-                    }
-                    Err(err) => {
-                        eprintln!("xtask: {err:#}");
-                        env.insert("WEBDRIVER_URL", None);
-                        let outcome = if ci { Outcome::Failed } else { Outcome::Warned };
-                        (
-                            outcome("did not start; browser tests will not run".into()),
-                            None,
-                        )
-                    }
-                }
-            })
-        }
-        None => {
-            if args.no_browser {
-                summary.skip("chromedriver", "--no-browser");
-            }
-            None
-        }
-    };
-    if ci && found.browser.is_some() && driver.is_none() {
-        print!("{}", summary.render());
-        bail!("CI=true and chromedriver did not start, so browser tests cannot run");
-    }
-
-    let runner = detect_runner(&repo);
-    let test_step = match runner {
-        Runner::Nextest => "tests (nextest)",
-        Runner::CargoTest => "tests (cargo test)",
-    };
-    summary.step(test_step, || {
-        (
-            cargo(&repo, &cargo_args::test_args(runner, ci, &args.extra), &env),
-            (),
-        )
-    });
-    if runner == Runner::Nextest {
-        summary.step("doctests", || {
-            (
-                cargo(&repo, &cargo_args::doctest_args(&args.extra), &env),
-                (),
-            )
-        });
-    }
+    let driver = chromedriver_step(&mut summary, &repo, found.browser.as_ref(), ci, &mut env)?;
+    test_steps(&mut summary, &repo, args, ci, &env);
 
     // Stop chromedriver before the summary so its shutdown is not mistaken for a hang.
     drop(driver);
@@ -131,6 +48,113 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Prints the summary so far and gives the error that ends the run.
+fn abort(summary: &Summary, message: String) -> anyhow::Error {
+    print!("{}", summary.render());
+    anyhow!(message)
+}
+
+fn prerequisites_step(
+    summary: &mut Summary,
+    repo: &Path,
+    args: &TestArgs,
+    ci: bool,
+) -> anyhow::Result<Found> {
+    let started = Instant::now();
+    let found = match prereqs::check(repo, !args.no_browser) {
+        Ok(found) => found,
+        Err(err) => {
+            summary.record("prerequisites", started, Outcome::Failed("error".into()));
+            return Err(abort(summary, format!("{err:#}")));
+        }
+    };
+    summary.record("prerequisites", started, prerequisites_outcome(&found, ci));
+    report_prerequisites(&found, ci);
+    if ci && !found.problems.is_empty() {
+        return Err(abort(
+            summary,
+            format!(
+                "CI=true and prerequisites are missing, so tests would be skipped rather than run:\n  - {}",
+                found.problems.join("\n  - ")
+            ),
+        ));
+    }
+    Ok(found)
+}
+
+fn lint_steps(summary: &mut Summary, repo: &Path, args: &TestArgs) {
+    if args.no_lint {
+        summary.skip("lint", "--no-lint");
+        return;
+    }
+    let no_env = EnvChanges::new();
+    summary.step("cargo fmt --check", || cargo(repo, &fmt_args(), &no_env));
+    summary.step("cargo clippy", || cargo(repo, &clippy_args(), &no_env));
+}
+
+/// Starts chromedriver when the browser prerequisites were found, and points the tests
+/// at it. Outside CI a failed start only takes `WEBDRIVER_URL` away.
+fn chromedriver_step(
+    summary: &mut Summary,
+    repo: &Path,
+    browser: Option<&Browser>,
+    ci: bool,
+    env: &mut EnvChanges,
+) -> anyhow::Result<Option<Chromedriver>> {
+    let Some(browser) = browser else {
+        // Either --no-browser, or missing and already reported as a prerequisite.
+        summary.skip("chromedriver", "no Chromium to drive");
+        return Ok(None);
+    };
+    let started = Instant::now();
+    let log = repo.join("target").join("chromedriver.log");
+    match Chromedriver::start(&browser.chromedriver, &log) {
+        Ok(driver) => {
+            println!(
+                "xtask: chromedriver {} (pid {}) ready",
+                driver.url(),
+                driver.pid()
+            );
+            env.insert("WEBDRIVER_URL", Some(driver.url().into()));
+            summary.record("chromedriver", started, Outcome::Passed);
+            Ok(Some(driver))
+        }
+        Err(err) if ci => {
+            summary.record(
+                "chromedriver",
+                started,
+                Outcome::Failed("did not start".into()),
+            );
+            Err(abort(
+                summary,
+                format!("CI=true and browser tests cannot run: {err:#}"),
+            ))
+        }
+        Err(err) => {
+            eprintln!("xtask: warning: {err:#}");
+            env.insert("WEBDRIVER_URL", None);
+            let why = "did not start; browser tests will not run".into();
+            summary.record("chromedriver", started, Outcome::Warned(why));
+            Ok(None)
+        }
+    }
+}
+
+/// The tests, then (nextest cannot run them) the doctests.
+fn test_steps(summary: &mut Summary, repo: &Path, args: &TestArgs, ci: bool, env: &EnvChanges) {
+    let runner = detect_runner(repo);
+    let name = match runner {
+        Runner::Nextest => "tests (nextest)",
+        Runner::CargoTest => "tests (cargo test)",
+    };
+    let test_args = cargo_args::test_args(runner, ci, &args.extra);
+    summary.step(name, || cargo(repo, &test_args, env));
+    if runner == Runner::Nextest {
+        let doctest_args = cargo_args::doctest_args(&args.extra);
+        summary.step("doctests", || cargo_doctests(repo, &doctest_args, env));
+    }
 }
 
 fn prerequisites_outcome(found: &Found, ci: bool) -> Outcome {
@@ -199,8 +223,8 @@ fn cargo_bin() -> OsString {
     std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
 }
 
-/// Runs `cargo <args>` in the workspace with its output shown as it comes.
-fn cargo(repo: &Path, args: &[String], env: &EnvChanges) -> Outcome {
+/// `cargo <args>` in the workspace, with the tests' environment applied.
+fn cargo_command(repo: &Path, args: &[String], env: &EnvChanges) -> Command {
     println!("\n==> cargo {}", args.join(" "));
     let mut command = Command::new(cargo_bin());
     command.args(args).current_dir(repo);
@@ -210,7 +234,46 @@ fn cargo(repo: &Path, args: &[String], env: &EnvChanges) -> Outcome {
             None => command.env_remove(name),
         };
     }
-    match command.status() {
+    command
+}
+
+/// Runs `cargo <args>` with its output shown as it comes.
+fn cargo(repo: &Path, args: &[String], env: &EnvChanges) -> Outcome {
+    outcome_of(cargo_command(repo, args, env).status())
+}
+
+/// Runs `cargo test --doc`, treating "no library in the chosen packages" as nothing to
+/// do: `-- -p xtask` must not fail because binaries cannot have doctests.
+fn cargo_doctests(repo: &Path, args: &[String], env: &EnvChanges) -> Outcome {
+    let mut command = cargo_command(repo, args, env);
+    if std::io::stderr().is_terminal() {
+        // stderr is piped below; keep cargo's colours for a human watching.
+        command.env("CARGO_TERM_COLOR", "always");
+    }
+    let mut child = match command.stderr(Stdio::piped()).spawn() {
+        Ok(child) => child,
+        Err(err) => return Outcome::Failed(format!("could not run cargo: {err}")),
+    };
+    let mut no_library = false;
+    if let Some(stderr) = child.stderr.take() {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            no_library |= line.contains(NO_LIBRARY);
+            eprintln!("{line}");
+        }
+    }
+    match outcome_of(child.wait()) {
+        Outcome::Failed(_) if no_library => {
+            Outcome::Skipped("no library in the chosen packages".into())
+        }
+        outcome => outcome,
+    }
+}
+
+/// What cargo prints when none of the chosen packages has a library target.
+const NO_LIBRARY: &str = "no library targets found";
+
+fn outcome_of(status: std::io::Result<ExitStatus>) -> Outcome {
+    match status {
         Ok(status) if status.success() => Outcome::Passed,
         Ok(status) => Outcome::Failed(status.to_string()),
         Err(err) => Outcome::Failed(format!("could not run cargo: {err}")),
