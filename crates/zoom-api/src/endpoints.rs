@@ -305,6 +305,32 @@ pub fn describe_missing_scopes(granted: &ScopeSet) -> Vec<String> {
         .collect()
 }
 
+/// The table as Markdown, for the Marketplace submission and `rapport zoom manifest`.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| Method | Host | Path | Rate label | Granular scope | Classic scope | Why |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for e in ENDPOINTS {
+        let host = match e.host {
+            Host::OAuth => "zoom.us",
+            Host::Api => "api.zoom.us",
+        };
+        out.push_str(&format!(
+            "| {} | {} | `{}` | {} | {} | {} | {} |\n",
+            e.method,
+            host,
+            e.path,
+            e.rate_label.as_str(),
+            e.granular_scope
+                .map_or("-".to_owned(), |s| format!("`{s}`")),
+            e.classic_scope.map_or("-".to_owned(), |s| format!("`{s}`")),
+            e.why
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,6 +422,13 @@ mod tests {
         assert!(missing[0].contains("Reschedules"));
         assert!(missing[1].contains("meeting:delete:meeting"));
         assert!(missing[2].contains("meeting:read:list_meetings (or classic meeting:read)"));
+    }
+
+    #[test]
+    fn markdown_table_has_one_line_per_row() {
+        let md = markdown_table();
+        assert_eq!(md.lines().count(), ENDPOINTS.len() + 2);
+        assert!(md.contains("| DELETE | api.zoom.us | `/v2/meetings/{meetingId}` | Light | `meeting:delete:meeting` | `meeting:write` |"));
     }
 
     #[test]

@@ -195,3 +195,20 @@ async fn a_short_retry_after_is_waited_for_then_retried() {
 fn httpdate_of(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
+
+#[tokio::test]
+async fn a_persistent_server_error_is_reported_after_the_last_attempt() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/users/me/meetings"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("oops"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let err = api_client(&server.uri())
+        .list_meetings(&token(), &Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err, Error::Server { status: 500 });
+    assert!(err.is_transient());
+}
