@@ -430,5 +430,7 @@ mod tests {
         assert!(fresh.url.as_str().contains(fresh.state.secret()));
         assert!(!fresh.url.as_str().contains(fresh.pkce_verifier.secret()));
         assert!(!fresh.url.as_str().contains("ZCANARY"));
+        assert!(!format!("{client:?}").contains("ZCANARY"));
+        assert!(!format!("{fresh:?}").contains(fresh.pkce_verifier.secret()));
     }
 }
