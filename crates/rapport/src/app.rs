@@ -1,0 +1,198 @@
+//! Builds the shared state and the router, binds the listener, and runs the server and the job
+//! worker until shutdown.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::accounts::CurrentUser;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::mail::Transport;
+use crate::web::AppError;
+
+/// Everything a handler or job needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub clock: Clock,
+    pub transport: Transport,
+    pub metrics: PrometheusHandle,
+    /// Wakes this process's job worker when a job is queued here.
+    pub jobs_notify: Arc<Notify>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Database(#[from] crate::db::DbError),
+    #[error(transparent)]
+    Transport(#[from] crate::mail::TransportError),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// The process-wide Prometheus recorder (a recorder can be installed only once per process,
+/// and tests start several apps in one process).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ])
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            match builder.install_recorder() {
+                Ok(handle) => handle,
+                // Another recorder is installed (only in unusual embeddings): keep a private one.
+                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+            }
+        })
+        .clone()
+}
+
+impl AppState {
+    /// Connects to the database and applies migrations.
+    pub async fn new(config: Config, clock: Clock) -> Result<AppState, StartError> {
+        if config.database_url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+                path: config.data_dir.display().to_string(),
+                source,
+            })?;
+        }
+        let db = Db::connect(&config.database_url, config.db_max_connections).await?;
+        db.migrate().await?;
+        let transport = Transport::from_config(&config)?;
+        Ok(AppState {
+            config: Arc::new(config),
+            db,
+            clock,
+            transport,
+            metrics: metrics_handle(),
+            jobs_notify: Arc::new(Notify::new()),
+        })
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let mut app = Router::new()
+        .route("/", get(home))
+        .route("/static/style.css", get(crate::web::assets::style))
+        .route("/static/favicon.svg", get(crate::web::assets::favicon))
+        .merge(crate::accounts::routes::router())
+        .merge(crate::contacts::routes::router())
+        .merge(crate::meetings::router())
+        .merge(crate::jobs::admin::router())
+        .merge(crate::ops::router());
+    if state.transport.is_dev_mailbox() {
+        app = app.merge(crate::mail::devbox::router());
+    }
+    app.fallback(not_found)
+        .layer(middleware::from_fn(crate::ops::track))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::accounts::session::load))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::web::flash::layer))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::web::csrf::ensure_token))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::web::headers::layer))
+        .layer(tower_http::csrf::CsrfLayer::new())
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(CatchPanicLayer::custom(|_| AppError::Internal("a request handler panicked".into()).into_response()))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            // The path only: query strings may carry search terms about people.
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn home(user: Option<CurrentUser>) -> Redirect {
+    if user.is_some() {
+        Redirect::to("/contacts")
+    } else {
+        Redirect::to("/sign-in")
+    }
+}
+
+async fn not_found() -> Response {
+    AppError::NotFound.into_response()
+}
+
+/// A bound, ready-to-run Rapport.
+pub struct Application {
+    state: AppState,
+    listener: TcpListener,
+}
+
+impl Application {
+    pub async fn build(config: Config, clock: Clock) -> Result<Application, StartError> {
+        let addr = config.addr;
+        let state = AppState::new(config, clock).await?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        Ok(Application { state, listener })
+    }
+
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` turns true, with the job worker alongside.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
+        let worker = tokio::spawn(crate::jobs::worker::run(
+            self.state.clone(),
+            shutdown.clone(),
+        ));
+        let app = router(self.state.clone());
+        let mut stop = shutdown.clone();
+        let served = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            while !*stop.borrow() {
+                if stop.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await;
+        let _ = worker.await;
+        served
+    }
+}

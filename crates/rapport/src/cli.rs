@@ -1,0 +1,75 @@
+//! The command line: `rapport [serve]`, `rapport migrate`, `rapport user add`, `rapport dev seed`.
+//! Every option is also an environment variable (`rapport --help` lists them).
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::ServerArgs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rapport",
+    version,
+    about = "Rapport: a self-hostable CRM for meeting your contacts over Zoom"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub server: ServerArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and the background job worker (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Developer tools.
+    #[command(subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user to an organization (created when missing) and email them a link to set a password.
+    Add(UserAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// Organization name.
+    #[arg(long, env = "RAPPORT_USER_ORG")]
+    pub org: String,
+    /// The user's email address.
+    #[arg(long, env = "RAPPORT_USER_EMAIL")]
+    pub email: String,
+    /// The user's name.
+    #[arg(long, env = "RAPPORT_USER_NAME")]
+    pub name: String,
+    /// IANA time zone of the user.
+    #[arg(long, env = "RAPPORT_USER_TIME_ZONE", default_value = "UTC")]
+    pub time_zone: String,
+    /// Make the user an owner of the organization (always true for a new organization).
+    #[arg(long)]
+    pub owner: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Fill an organization with fake but realistic contacts (for demos and benchmarks).
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// How many contacts to add.
+    #[arg(long, default_value_t = 100)]
+    pub contacts: u64,
+    /// Organization to fill (created when missing).
+    #[arg(long, default_value = "Demo Company")]
+    pub org: String,
+}

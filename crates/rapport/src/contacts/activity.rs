@@ -1,0 +1,71 @@
+//! The activity timeline: what happened to a contact (created, edited, emails, meetings).
+
+use chrono::{DateTime, Utc};
+
+use crate::db::Conn;
+use crate::{sql_as, sql_execute};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ActivityRow {
+    pub id: i64,
+    pub kind: String,
+    pub summary: String,
+    pub created_at: DateTime<Utc>,
+    pub user_name: Option<String>,
+}
+
+impl ActivityRow {
+    pub fn icon(&self) -> &'static str {
+        match self.kind.as_str() {
+            "contact_created" => "+",
+            "contact_edited" => "✎",
+            "email_sent" => "✉",
+            k if k.starts_with("meeting") => "▶",
+            _ => "•",
+        }
+    }
+}
+
+pub async fn record(
+    conn: &mut Conn<'_>,
+    org_id: i64,
+    contact_id: Option<i64>,
+    user_id: Option<i64>,
+    kind: &str,
+    summary: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let summary: String = summary.chars().take(500).collect();
+    sql_execute!(
+        conn,
+        "INSERT INTO activities (org_id, contact_id, user_id, kind, summary, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        org_id,
+        contact_id,
+        user_id,
+        kind,
+        summary,
+        now
+    )?;
+    Ok(())
+}
+
+/// A contact's timeline, newest first.
+pub async fn for_contact(
+    conn: &mut Conn<'_>,
+    org_id: i64,
+    contact_id: i64,
+    limit: i64,
+) -> Result<Vec<ActivityRow>, sqlx::Error> {
+    sql_as!(
+        conn,
+        ActivityRow,
+        fetch_all,
+        "SELECT a.id, a.kind, a.summary, a.created_at, u.name AS user_name
+         FROM activities a LEFT JOIN users u ON u.id = a.user_id
+         WHERE a.org_id = $1 AND a.contact_id = $2
+         ORDER BY a.created_at DESC, a.id DESC LIMIT $3",
+        org_id,
+        contact_id,
+        limit
+    )
+}

@@ -1,0 +1,211 @@
+//! Contacts in the database. Every function takes the organization id: a contact of another
+//! organization is simply not found.
+
+use chrono::{DateTime, Utc};
+
+use crate::db::Conn;
+use crate::{sql_as, sql_execute, sql_scalar};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ContactRow {
+    pub id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub job_title: Option<String>,
+    pub time_zone: Option<String>,
+    pub notes: Option<String>,
+    pub sort_key: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A validated contact, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactData {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub job_title: Option<String>,
+    pub time_zone: Option<String>,
+    pub notes: Option<String>,
+}
+
+impl ContactData {
+    /// Lower-cased name, for ordering.
+    pub fn sort_key(&self) -> String {
+        self.name.to_lowercase()
+    }
+
+    /// Lower-cased name, email and company: what search matches against.
+    pub fn search_text(&self) -> String {
+        let mut text = self.name.to_lowercase();
+        for part in [&self.email, &self.company].into_iter().flatten() {
+            text.push(' ');
+            text.push_str(&part.to_lowercase());
+        }
+        text
+    }
+}
+
+pub async fn insert(
+    conn: &mut Conn<'_>,
+    org_id: i64,
+    user_id: Option<i64>,
+    data: &ContactData,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    sql_scalar!(
+        conn,
+        i64,
+        fetch_one,
+        "INSERT INTO contacts (org_id, name, email, phone, company, job_title, time_zone, notes, sort_key, search_text, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+        org_id,
+        &data.name,
+        data.email.as_deref(),
+        data.phone.as_deref(),
+        data.company.as_deref(),
+        data.job_title.as_deref(),
+        data.time_zone.as_deref(),
+        data.notes.as_deref(),
+        data.sort_key(),
+        data.search_text(),
+        user_id,
+        now
+    )
+}
+
+pub async fn update(
+    conn: &mut Conn<'_>,
+    org_id: i64,
+    id: i64,
+    data: &ContactData,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let n = sql_execute!(
+        conn,
+        "UPDATE contacts SET name = $3, email = $4, phone = $5, company = $6, job_title = $7, time_zone = $8, notes = $9,
+             sort_key = $10, search_text = $11, updated_at = $12
+         WHERE org_id = $1 AND id = $2",
+        org_id,
+        id,
+        &data.name,
+        data.email.as_deref(),
+        data.phone.as_deref(),
+        data.company.as_deref(),
+        data.job_title.as_deref(),
+        data.time_zone.as_deref(),
+        data.notes.as_deref(),
+        data.sort_key(),
+        data.search_text(),
+        now
+    )?;
+    Ok(n == 1)
+}
+
+pub async fn delete(conn: &mut Conn<'_>, org_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+    let n = sql_execute!(
+        conn,
+        "DELETE FROM contacts WHERE org_id = $1 AND id = $2",
+        org_id,
+        id
+    )?;
+    Ok(n == 1)
+}
+
+pub async fn get(
+    conn: &mut Conn<'_>,
+    org_id: i64,
+    id: i64,
+) -> Result<Option<ContactRow>, sqlx::Error> {
+    sql_as!(
+        conn,
+        ContactRow,
+        fetch_optional,
+        "SELECT id, name, email, phone, company, job_title, time_zone, notes, sort_key, created_at, updated_at
+         FROM contacts WHERE org_id = $1 AND id = $2",
+        org_id,
+        id
+    )
+}
+
+/// Where a page of the list starts: after this (sort key, id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub sort_key: String,
+    pub id: i64,
+}
+
+/// One page of contacts in name order, optionally filtered by a substring of name, email or
+/// company. Keyset pagination: the query walks the (org_id, sort_key, id) index from the cursor,
+/// so page 1,000 costs what page 1 does.
+pub async fn list(
+    conn: &mut Conn<'_>,
+    org_id: i64,
+    search: Option<&str>,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<Vec<ContactRow>, sqlx::Error> {
+    let (after_key, after_id) = match after {
+        Some(c) => (c.sort_key.clone(), c.id),
+        None => (String::new(), 0),
+    };
+    match search {
+        None => sql_as!(
+            conn,
+            ContactRow,
+            fetch_all,
+            "SELECT id, name, email, phone, company, job_title, time_zone, notes, sort_key, created_at, updated_at
+             FROM contacts
+             WHERE org_id = $1 AND (sort_key > $2 OR (sort_key = $2 AND id > $3))
+             ORDER BY sort_key, id LIMIT $4",
+            org_id,
+            after_key,
+            after_id,
+            limit
+        ),
+        Some(q) => {
+            let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+            sql_as!(
+                conn,
+                ContactRow,
+                fetch_all,
+                "SELECT id, name, email, phone, company, job_title, time_zone, notes, sort_key, created_at, updated_at
+                 FROM contacts
+                 WHERE org_id = $1 AND search_text LIKE $5 ESCAPE '\\'
+                   AND (sort_key > $2 OR (sort_key = $2 AND id > $3))
+                 ORDER BY sort_key, id LIMIT $4",
+                org_id,
+                after_key,
+                after_id,
+                limit,
+                pattern
+            )
+        }
+    }
+}
+
+pub async fn count(conn: &mut Conn<'_>, org_id: i64) -> Result<i64, sqlx::Error> {
+    sql_scalar!(
+        conn,
+        i64,
+        fetch_one,
+        "SELECT COUNT(*) FROM contacts WHERE org_id = $1",
+        org_id
+    )
+}
+
+/// `%`, `_` and `\` typed by the user match themselves.
+pub fn escape_like(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,206 @@
+//! A durable job queue in the database. A job is queued in the same transaction as the change
+//! that causes it, claimed by one worker at a time (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the
+//! single writer on SQLite), retried with capped exponential backoff and full jitter, and marked
+//! dead after `max_attempts`. A worker that dies mid-job loses its lease, and the job runs again:
+//! handlers are written to be safe to repeat.
+
+pub mod admin;
+pub mod worker;
+
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::db::{Conn, Db, dialect};
+use crate::{sql_as, sql_execute, sql_scalar};
+
+/// How long a claimed job is reserved for its worker before another may take it over.
+pub const LEASE: Duration = Duration::minutes(2);
+
+/// What a job does. Stored as text in `jobs.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    SendEmail,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::SendEmail => "send_email",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<JobKind> {
+        match raw {
+            "send_email" => Some(JobKind::SendEmail),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Dead,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 4] = [
+        JobState::Queued,
+        JobState::Running,
+        JobState::Done,
+        JobState::Dead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Dead => "dead",
+        }
+    }
+}
+
+/// Queues a job to run now. Call it inside the transaction that makes the job necessary.
+pub async fn enqueue<P: Serialize>(
+    conn: &mut Conn<'_>,
+    org_id: Option<i64>,
+    kind: JobKind,
+    payload: &P,
+    now: DateTime<Utc>,
+    max_attempts: u32,
+) -> Result<i64, sqlx::Error> {
+    let payload = serde_json::to_string(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sql_scalar!(
+        conn,
+        i64,
+        fetch_one,
+        "INSERT INTO jobs (org_id, kind, payload, state, attempts, max_attempts, run_at, created_at, updated_at)
+         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5, $5) RETURNING id",
+        org_id,
+        kind.as_str(),
+        payload,
+        i64::from(max_attempts),
+        now
+    )
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedJob {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    /// Including this one.
+    pub attempts: i64,
+    pub max_attempts: i64,
+}
+
+impl ClaimedJob {
+    pub fn payload<P: DeserializeOwned>(&self) -> Result<P, serde_json::Error> {
+        serde_json::from_str(&self.payload)
+    }
+}
+
+/// Takes the next due job (or one whose worker's lease ran out), if any.
+pub async fn claim(
+    db: &Db,
+    now: DateTime<Utc>,
+    worker_id: &str,
+) -> Result<Option<ClaimedJob>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let sql = dialect::claim_job(db.backend());
+    let job = sql_as!(
+        &mut tx.conn(),
+        ClaimedJob,
+        fetch_optional,
+        sql,
+        now,
+        now + LEASE,
+        worker_id
+    )?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+pub async fn complete(
+    conn: &mut Conn<'_>,
+    job_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sql_execute!(
+        conn,
+        "UPDATE jobs SET state = 'done', locked_until = NULL, locked_by = NULL, last_error = NULL, updated_at = $2 WHERE id = $1",
+        job_id,
+        now
+    )?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried after a backoff, or dead when attempts are used up or the
+/// failure is permanent.
+pub async fn fail(
+    conn: &mut Conn<'_>,
+    job: &ClaimedJob,
+    now: DateTime<Utc>,
+    error: &str,
+    permanent: bool,
+) -> Result<JobState, sqlx::Error> {
+    let error: String = error.chars().take(1000).collect();
+    if permanent || job.attempts >= job.max_attempts {
+        sql_execute!(
+            conn,
+            "UPDATE jobs SET state = 'dead', locked_until = NULL, locked_by = NULL, last_error = $2, updated_at = $3 WHERE id = $1",
+            job.id,
+            error,
+            now
+        )?;
+        Ok(JobState::Dead)
+    } else {
+        let run_at = now + backoff(job.attempts);
+        sql_execute!(
+            conn,
+            "UPDATE jobs SET state = 'queued', locked_until = NULL, locked_by = NULL, last_error = $2, run_at = $3, updated_at = $4
+             WHERE id = $1",
+            job.id,
+            error,
+            run_at,
+            now
+        )?;
+        Ok(JobState::Queued)
+    }
+}
+
+/// Capped exponential backoff with full jitter: a random delay in [1 s, min(cap, 2 s · 2^attempt)].
+pub fn backoff(attempt: i64) -> Duration {
+    let exp = attempt.clamp(0, 16) as u32;
+    let ceiling = (2_i64 << exp).min(3600);
+    Duration::seconds(rand::thread_rng().gen_range(1..=ceiling.max(1)))
+}
+
+/// Jobs waiting to run, for the metrics page.
+pub async fn queue_depth(conn: &mut Conn<'_>) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sql_as!(
+        conn,
+        (String, i64),
+        fetch_all,
+        "SELECT state, COUNT(*) FROM jobs GROUP BY state"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for attempt in 0..40 {
+            let d = backoff(attempt).num_seconds();
+            assert!(d >= 1, "attempt {attempt}: {d}");
+            assert!(d <= 3600, "attempt {attempt}: {d}");
+            assert!(d <= 2 << attempt.clamp(0, 16), "attempt {attempt}: {d}");
+        }
+    }
+}

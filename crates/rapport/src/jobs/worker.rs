@@ -1,0 +1,113 @@
+//! The worker loop started by `rapport serve`: claims due jobs and runs them.
+
+use std::time::Duration as StdDuration;
+
+use tokio::sync::watch;
+
+use crate::app::AppState;
+use crate::jobs::{self, ClaimedJob, JobKind, JobState};
+
+/// How a job handler failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth trying again later (SMTP down, Zoom busy).
+    #[error("{0}")]
+    Retry(String),
+    /// Will never succeed (the row it refers to is gone, the payload is unreadable).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(err: sqlx::Error) -> JobError {
+        JobError::Retry(format!("database: {err}"))
+    }
+}
+
+/// Longest pause between polls when idle; a job queued by this process wakes the worker at once,
+/// one queued by another node is seen within this time.
+const IDLE_POLL: StdDuration = StdDuration::from_millis(1000);
+
+pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let worker_id = format!(
+        "{}-{}",
+        std::process::id(),
+        crate::crypto::random_token().get(..8).unwrap_or("w")
+    );
+    tracing::info!(worker = %worker_id, "job worker started");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        match run_one(&state, &worker_id).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(err) => tracing::error!(error = %err, "job worker could not claim a job"),
+        }
+        tokio::select! {
+            _ = state.jobs_notify.notified() => {}
+            _ = tokio::time::sleep(IDLE_POLL) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    tracing::info!("job worker stopped");
+}
+
+/// Runs one due job if there is one; returns whether it found one.
+pub async fn run_one(state: &AppState, worker_id: &str) -> Result<bool, sqlx::Error> {
+    let Some(job) = jobs::claim(&state.db, state.clock.now(), worker_id).await? else {
+        return Ok(false);
+    };
+    let started = std::time::Instant::now();
+    let result = dispatch(state, &job).await;
+    let now = state.clock.now();
+    let mut pooled = state.db.acquire().await?;
+    let mut conn = pooled.conn();
+    match result {
+        Ok(()) => {
+            jobs::complete(&mut conn, job.id, now).await?;
+            metrics::counter!("rapport_jobs_total", "kind" => job.kind.clone(), "outcome" => "done").increment(1);
+            tracing::info!(job = job.id, kind = %job.kind, elapsed_ms = started.elapsed().as_millis() as u64, "job done");
+        }
+        Err(err) => {
+            let permanent = matches!(err, JobError::Permanent(_));
+            let outcome = jobs::fail(&mut conn, &job, now, &err.to_string(), permanent).await?;
+            let label = if outcome == JobState::Dead {
+                "dead"
+            } else {
+                "retry"
+            };
+            metrics::counter!("rapport_jobs_total", "kind" => job.kind.clone(), "outcome" => label)
+                .increment(1);
+            tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, error = %err, outcome = label, "job failed");
+        }
+    }
+    Ok(true)
+}
+
+async fn dispatch(state: &AppState, job: &ClaimedJob) -> Result<(), JobError> {
+    match JobKind::parse(&job.kind) {
+        Some(JobKind::SendEmail) => {
+            let payload: crate::mail::SendEmailJob = job
+                .payload()
+                .map_err(|e| JobError::Permanent(format!("unreadable payload: {e}")))?;
+            crate::mail::deliver(state, payload.outbox_id).await
+        }
+        None => Err(JobError::Permanent(format!(
+            "unknown job kind {:?}",
+            job.kind
+        ))),
+    }
+}
+
+/// Runs jobs until none is due. For tests and `rapport` commands that want the queue drained.
+pub async fn drain(state: &AppState) -> Result<usize, sqlx::Error> {
+    let mut count = 0;
+    while run_one(state, "drain").await? {
+        count += 1;
+        if count > 10_000 {
+            break;
+        }
+    }
+    Ok(count)
+}

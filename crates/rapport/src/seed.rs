@@ -1,0 +1,183 @@
+//! `rapport user add` and `rapport dev seed`.
+
+use fake::Fake;
+use fake::faker::company::en::{CompanyName, Profession};
+use fake::faker::name::en::{FirstName, LastName};
+use fake::faker::phone_number::en::PhoneNumber;
+use rand::Rng;
+
+use crate::accounts::storage::{self as accounts_storage, NewUser, Role, TokenPurpose};
+use crate::app::AppState;
+use crate::contacts::storage::{self as contacts_storage, ContactData};
+use crate::domain;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("a user with this email already exists")]
+    UserExists,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+async fn org_id_for(state: &AppState, name: &str) -> Result<(i64, bool), CommandError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let found = accounts_storage::find_organization_by_name(&mut tx.conn(), name).await?;
+    let result = match found {
+        Some(id) => (id, false),
+        None => (
+            accounts_storage::insert_organization(&mut tx.conn(), name, now).await?,
+            true,
+        ),
+    };
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// Adds a user and queues the email with their link to set a password.
+pub async fn add_user(
+    state: &AppState,
+    args: &crate::cli::UserAddArgs,
+) -> Result<String, CommandError> {
+    let invalid = |field, message| CommandError::Invalid { field, message };
+    let org =
+        domain::required_text(&args.org, "Organization", 100).map_err(|m| invalid("--org", m))?;
+    let email = domain::email(&args.email).map_err(|m| invalid("--email", m))?;
+    let name = domain::required_text(&args.name, "Name", 100).map_err(|m| invalid("--name", m))?;
+    let tz = domain::time_zone(&args.time_zone).map_err(|m| invalid("--time-zone", m))?;
+    let (org_id, created) = org_id_for(state, &org).await?;
+    let role = if created || args.owner {
+        Role::Owner
+    } else {
+        Role::Member
+    };
+    let now = state.clock.now();
+    let token = crate::crypto::random_token();
+    let mut tx = state.db.begin().await?;
+    let user_id = accounts_storage::insert_user(
+        &mut tx.conn(),
+        NewUser {
+            org_id,
+            email: &email,
+            name: &name,
+            password_hash: None,
+            role,
+            time_zone: tz.name(),
+        },
+        now,
+    )
+    .await
+    .map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            CommandError::UserExists
+        } else {
+            e.into()
+        }
+    })?;
+    accounts_storage::insert_password_token(
+        &mut tx.conn(),
+        &crate::crypto::hash_token(&token),
+        user_id,
+        TokenPurpose::Invite,
+        now,
+        now + crate::accounts::INVITE_LINK_LIFETIME,
+    )
+    .await?;
+    let link = state.config.url_for(&format!("/set-password/{token}"));
+    let message = crate::mail::templates::invite(&crate::mail::templates::Invite {
+        to_email: &email,
+        name: &name,
+        inviter: "Your administrator",
+        org_name: &org,
+        org_id,
+        link: &link,
+        days: crate::accounts::INVITE_LINK_LIFETIME.num_days(),
+    })
+    .map_err(|e| CommandError::Other(e.to_string()))?;
+    crate::mail::enqueue(&mut tx.conn(), &message, now, state.config.job_max_attempts).await?;
+    tx.commit().await?;
+    Ok(format!(
+        "Added {name} <{email}> to {org} as {}. An email with a link to set a password is queued; it is sent by `rapport serve`.",
+        role.as_str()
+    ))
+}
+
+const ZONES: &[&str] = &[
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "Asia/Tokyo",
+    "Asia/Singapore",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+    "Africa/Lagos",
+];
+
+/// One fake but plausible contact.
+pub fn fake_contact(rng: &mut impl Rng, n: u64) -> ContactData {
+    let first: String = FirstName().fake();
+    let last: String = LastName().fake();
+    let company: String = CompanyName().fake();
+    let domain_part: String = company
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_lowercase();
+    let email = format!(
+        "{}.{}{}@{}.example",
+        first.to_lowercase(),
+        last.to_lowercase(),
+        n,
+        if domain_part.is_empty() {
+            "mail".into()
+        } else {
+            domain_part
+        }
+    )
+    .chars()
+    .filter(|c| c.is_ascii_alphanumeric() || "@.-_".contains(*c))
+    .collect();
+    let phone: String = PhoneNumber().fake();
+    let phone = domain::optional_phone(&phone).ok().flatten();
+    ContactData {
+        name: format!("{first} {last}"),
+        email: Some(email),
+        phone,
+        company: Some(company),
+        job_title: Some(Profession().fake()),
+        time_zone: Some(ZONES[rng.gen_range(0..ZONES.len())].to_owned()),
+        notes: None,
+    }
+}
+
+/// Adds `count` fake contacts, committing every 1,000 so progress survives an interruption.
+pub async fn seed_contacts(state: &AppState, org: &str, count: u64) -> Result<u64, CommandError> {
+    let (org_id, _) = org_id_for(state, org).await?;
+    let mut rng = rand::thread_rng();
+    let mut done = 0;
+    while done < count {
+        let batch = (count - done).min(1000);
+        let now = state.clock.now();
+        let mut tx = state.db.begin().await?;
+        for i in 0..batch {
+            let contact = fake_contact(&mut rng, done + i);
+            contacts_storage::insert(&mut tx.conn(), org_id, None, &contact, now).await?;
+        }
+        tx.commit().await?;
+        done += batch;
+    }
+    Ok(done)
+}
