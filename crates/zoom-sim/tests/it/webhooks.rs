@@ -1,0 +1,177 @@
+use crate::common::*;
+use reqwest::Method;
+use serde_json::Value;
+
+async fn setup() -> (zoom_sim::SimHandle, Receiver, String, Value) {
+    let rx = Receiver::start(WEBHOOK_SECRET).await;
+    let sim = builder()
+        .app(app(Some(rx.url.clone())))
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let tok = at(&connect(&sim, "wh@example.com").await);
+    let m = create_meeting(&sim, &tok, meeting_body("Webhook test")).await;
+    (sim, rx, tok, m)
+}
+
+async fn next_event(rx: &mut Receiver, event: &str) -> Value {
+    loop {
+        let r = rx.next().await;
+        assert!(signature_ok(&r, WEBHOOK_SECRET));
+        let v = r.json();
+        if v["event"] == event {
+            return v;
+        }
+    }
+}
+
+#[tokio::test]
+async fn account_page_edit_delete_and_remove_app_send_signed_events() {
+    let (sim, mut rx, tok, m) = setup().await;
+    let id = m["id"].as_i64().unwrap();
+    let base = sim.base_url();
+    let c = client();
+    let page = c
+        .get(format!("{base}/account?email=wh@example.com"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Webhook test"));
+    assert!(page.contains("Rapport CRM"));
+    let r = c
+        .post(format!("{base}/account/meetings/{id}/update"))
+        .form(&[
+            ("email", "wh@example.com"),
+            ("topic", "Moved"),
+            ("start_time", "2099-07-01T08:30"),
+            ("duration", "50"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let v = next_event(&mut rx, "meeting.updated").await;
+    assert_eq!(v["payload"]["object"]["id"], id);
+    assert_eq!(v["payload"]["object"]["topic"], "Moved");
+    assert_eq!(v["payload"]["object"]["start_time"], "2099-07-01T08:30:00Z");
+    assert_eq!(v["payload"]["old_object"]["topic"], "Webhook test");
+    assert_eq!(v["payload"]["operator"], "wh@example.com");
+    let got: Value = api(&sim, &tok, Method::GET, &format!("/meetings/{id}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["topic"], "Moved");
+    assert_eq!(got["duration"], 50);
+
+    c.post(format!("{base}/account/meetings/{id}/delete"))
+        .form(&[("email", "wh@example.com")])
+        .send()
+        .await
+        .unwrap();
+    let v = next_event(&mut rx, "meeting.deleted").await;
+    assert_eq!(v["payload"]["object"]["id"], id);
+    assert_eq!(v["payload"]["object"]["uuid"], m["uuid"]);
+    assert_eq!(
+        api(&sim, &tok, Method::GET, &format!("/meetings/{id}"), None)
+            .await
+            .status(),
+        404
+    );
+
+    c.post(format!("{base}/account/apps/{CLIENT_ID}/remove"))
+        .form(&[("email", "wh@example.com")])
+        .send()
+        .await
+        .unwrap();
+    let v = next_event(&mut rx, "app_deauthorized").await;
+    assert_eq!(v["payload"]["client_id"], CLIENT_ID);
+    assert_eq!(
+        api(&sim, &tok, Method::GET, "/users/me", None)
+            .await
+            .status(),
+        401
+    );
+
+    // Every delivery is recorded with the receiver's answer once it completes.
+    let mut done = None;
+    for _ in 0..200 {
+        done = sim
+            .webhook_deliveries()
+            .into_iter()
+            .find(|d| d.event == "app_deauthorized" && d.done);
+        if done.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let d = done.expect("delivery recorded");
+    assert_eq!(d.status, Some(200));
+    assert!(d.body.contains("app_deauthorized"));
+}
+
+#[tokio::test]
+async fn api_changes_also_send_events() {
+    let (sim, mut rx, tok, m) = setup().await;
+    let v = next_event(&mut rx, "meeting.created").await;
+    assert_eq!(v["payload"]["object"]["id"], m["id"]);
+    api(
+        &sim,
+        &tok,
+        Method::DELETE,
+        &format!("/meetings/{}", m["id"]),
+        None,
+    )
+    .await;
+    let v = next_event(&mut rx, "meeting.deleted").await;
+    assert_eq!(v["payload"]["object"]["id"], m["id"]);
+}
+
+#[tokio::test]
+async fn meeting_started_and_ended_from_control_api() {
+    let (sim, mut rx, _tok, m) = setup().await;
+    let base = sim.base_url();
+    let r = client()
+        .post(format!("{base}/_sim/meetings/{}/start", m["id"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v = next_event(&mut rx, "meeting.started").await;
+    assert_eq!(v["payload"]["object"]["id"], m["id"]);
+    client()
+        .post(format!("{base}/_sim/meetings/{}/end", m["id"]))
+        .send()
+        .await
+        .unwrap();
+    let v = next_event(&mut rx, "meeting.ended").await;
+    assert!(v["payload"]["object"]["end_time"].is_string());
+}
+
+#[tokio::test]
+async fn url_validation_challenge_checks_the_answer() {
+    let rx = Receiver::start(WEBHOOK_SECRET).await;
+    let sim = builder()
+        .app(app(Some(rx.url.clone())))
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let ok = sim.validate_webhook_endpoint(CLIENT_ID).await;
+    assert!(ok.ok, "{ok:?}");
+    let wrong = Receiver::start("not-the-secret").await;
+    sim.add_app(app(Some(wrong.url.clone())));
+    let bad: Value = client()
+        .post(format!("{}/_sim/webhooks/validate", sim.base_url()))
+        .json(&serde_json::json!({"client_id": CLIENT_ID}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bad["ok"], false);
+    assert_eq!(bad["detail"], "encryptedToken is wrong");
+}
