@@ -84,6 +84,9 @@ pub struct Config {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     pub public_url: Url,
+    /// False when the public URL was derived from the listen address (then it follows the port
+    /// actually bound, which matters for port 0).
+    pub public_url_explicit: bool,
     pub database_url: String,
     pub smtp_url: Option<SecretString>,
     pub mail_from: lettre::message::Mailbox,
@@ -174,6 +177,7 @@ impl Config {
             addr: args.addr,
             data_dir: args.data_dir.clone(),
             public_url,
+            public_url_explicit: args.public_url.is_some(),
             database_url,
             smtp_url: smtp_url.map(SecretString::from),
             mail_from,

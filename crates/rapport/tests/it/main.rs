@@ -1,0 +1,12 @@
+//! Rapport's integration tests: one binary (it links once). Each test starts Rapport in-process
+//! on a random port against a fresh database and drives it over real HTTP, as a browser would.
+//! Storage-touching tests run on SQLite and on PostgreSQL (`TEST_DATABASE_URL`, set by
+//! `cargo xtask test`).
+
+mod support;
+
+mod accounts;
+mod browser;
+mod contacts;
+mod jobs_and_mail;
+mod storage;
