@@ -3,6 +3,8 @@
 //! Storage-touching tests run on SQLite and on PostgreSQL (`TEST_DATABASE_URL`, set by
 //! `cargo xtask test`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 mod accounts;
