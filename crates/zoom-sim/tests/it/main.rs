@@ -7,6 +7,7 @@ mod api;
 mod common;
 mod faults;
 mod oauth;
+mod openapi;
 mod persistence;
 mod ratelimits;
 mod webhooks;
