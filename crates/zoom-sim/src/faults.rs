@@ -195,6 +195,8 @@ fn fault_name(a: &FaultAction) -> &'static str {
 pub(crate) struct AbortConnection;
 
 const MAX_BODY: usize = 2 * 1024 * 1024;
+/// Most recent requests kept in the log.
+pub const REQUEST_LOG_LIMIT: usize = 100_000;
 
 pub(crate) async fn middleware(
     State(state): State<SimState>,
@@ -282,14 +284,21 @@ pub(crate) async fn middleware(
         HeaderValue::from_str(&ids::tracking_id()).unwrap_or(HeaderValue::from_static("")),
     );
     let status = response.status().as_u16();
-    state.lock().requests.push(RequestRecord {
-        at,
-        method,
-        path,
-        grant_type,
-        status,
-        fault,
-    });
+    {
+        let mut g = state.lock();
+        // Bounded so that long benchmark runs do not grow memory without limit.
+        if g.requests.len() >= REQUEST_LOG_LIMIT {
+            g.requests.drain(..REQUEST_LOG_LIMIT / 10);
+        }
+        g.requests.push(RequestRecord {
+            at,
+            method,
+            path,
+            grant_type,
+            status,
+            fault,
+        });
+    }
     match action {
         Some(FaultAction::Malformed) => {
             let (mut parts, body) = response.into_parts();

@@ -52,8 +52,8 @@ h2{font-size:18px;font-weight:700;margin:0 0 16px}
 .badge.live{background:#e6f7ed;color:#1a7f45}
 .badge.ended{background:#f1f4f6;color:#6e7680}
 .scopes{list-style:none;margin:8px 0 20px;padding:0;border-top:1px solid #eef0f3}
-.scopes li{padding:11px 0 11px 30px;border-bottom:1px solid #eef0f3;position:relative}
-.scopes li:before{content:"";position:absolute;left:4px;top:15px;width:14px;height:8px;border-left:2px solid #0b5cff;border-bottom:2px solid #0b5cff;transform:rotate(-45deg)}
+.scopes li{padding:8px 0 8px 30px;border-bottom:1px solid #eef0f3;position:relative}
+.scopes li:before{content:"";position:absolute;left:4px;top:12px;width:14px;height:8px;border-left:2px solid #0b5cff;border-bottom:2px solid #0b5cff;transform:rotate(-45deg)}
 .scopes code{display:block;font-size:11px;color:#8a9199}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .legal{font-size:12px;color:#6e7680;margin:0 0 24px}
@@ -64,7 +64,8 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .btn.danger{background:#fff;color:#d8232a;border-color:#f3c4c6}.btn.danger:hover{background:#fff5f5}
 .btn.small{padding:6px 12px;font-size:12px;border-radius:6px}
 .btn.block{width:100%;padding:12px}
-.linkbtn{background:none;border:0;color:#0b5cff;cursor:pointer;font:inherit;padding:0}
+.linkbtn{background:none;border:0;color:#0b5cff;cursor:pointer;font:inherit;padding:0;white-space:nowrap}
+.linkbtn.small{font-size:12px}
 label{display:block;font-weight:700;font-size:13px;margin:16px 0 6px}
 input[type=email],input[type=text],input[type=number],input[type=datetime-local]{width:100%;border:1px solid #d0d4d9;border-radius:8px;
   padding:10px 12px;font-size:14px;font-family:inherit;color:#232333;background:#fff}

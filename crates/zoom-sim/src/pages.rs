@@ -223,9 +223,8 @@ pub(crate) async fn authorize_page(
 <div class="connect"><div class="appicon">{initial}</div><span class="dots">&bull;&bull;&bull;</span><div class="zoomicon"><span></span></div></div>
 <p class="title">{name} would like to access your Zoom account</p>
 <p class="muted" style="text-align:center;margin:0">Developed for the Zoom App Marketplace</p>
-<div class="who"><div class="avatar">{ini}</div><div class="grow"><strong>{uname}</strong><br><span class="muted small">{email}</span></div>
-<span class="{plan_class}">{plan}</span>
-<form method="post" action="/oauth/signout">{next}<button class="linkbtn small" type="submit">Switch account</button></form></div>
+<div class="who"><div class="avatar">{ini}</div><div class="grow"><strong>{uname}</strong> <span class="{plan_class}">{plan}</span><br><span class="muted small">{email}</span></div>
+<form method="post" action="/oauth/signout">{next}<button class="linkbtn small" type="submit">Not you?</button></form></div>
 <p style="margin:0"><strong>This app will be able to:</strong></p>
 <ul class="scopes">{scopes}</ul>
 <p class="legal">By clicking Allow, you give permission to this app to use your information in accordance with its terms and privacy policy. You can remove this app at any time in your <a href="/account">account</a>.</p>

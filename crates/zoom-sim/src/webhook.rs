@@ -61,7 +61,11 @@ impl SimState {
             })
             .to_string();
             let id = uuid::Uuid::new_v4().to_string();
-            self.lock().deliveries.push(WebhookDelivery {
+            let mut g = self.lock();
+            if g.deliveries.len() >= 10_000 {
+                g.deliveries.drain(..1_000);
+            }
+            g.deliveries.push(WebhookDelivery {
                 id: id.clone(),
                 at: now,
                 client_id: o.app.client_id.clone(),
@@ -72,6 +76,7 @@ impl SimState {
                 error: None,
                 done: false,
             });
+            drop(g);
             let state = self.clone();
             let app = o.app.clone();
             let Ok(rt) = tokio::runtime::Handle::try_current() else {
