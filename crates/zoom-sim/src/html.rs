@@ -93,7 +93,10 @@ details summary::-webkit-details-marker{display:none}
 .section{margin-bottom:24px}
 .empty{color:#6e7680;padding:24px 0;text-align:center}
 .status{text-align:center}
-.status .big{font-size:48px;line-height:1;margin-bottom:12px}
+.icon{width:56px;height:56px;border-radius:50%;margin:0 auto 16px;display:flex;align-items:center;justify-content:center;
+  font-size:30px;font-weight:800;color:#fff;position:relative}
+.icon.err{background:#d8232a}.icon.warn{background:#f5a623}.icon.ok{background:#1a7f45}
+.icon.ok:after{content:"";width:22px;height:11px;border-left:4px solid #fff;border-bottom:4px solid #fff;transform:rotate(-45deg);margin-top:-6px}
 footer{text-align:center;color:#9aa0a6;font-size:12px;padding:8px 0 32px}
 "#;
 

@@ -100,8 +100,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let sim = builder.start(cli.addr.as_str()).await?;
     tracing::info!(base_url = %sim.base_url(), apps = sim.apps().len(), "zoom-sim listening");
-    tokio::signal::ctrl_c().await?;
+    shutdown_signal().await;
     tracing::info!("shutting down");
     sim.shutdown().await?;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM: both stop the server and write the state file.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -47,7 +47,8 @@ fn html(status: StatusCode, body: String) -> Response {
 
 fn message_page(status: StatusCode, title: &str, icon: &str, text: &str) -> Response {
     let body = format!(
-        r#"<div class="center"><div class="card narrow status"><div class="big">{icon}</div><h1>{t}</h1><p class="muted">{text}</p></div></div>"#,
+        r#"<div class="center"><div class="card narrow status"><div class="icon {icon}">{glyph}</div><h1>{t}</h1><p class="muted">{text}</p></div></div>"#,
+        glyph = if icon == "ok" { "" } else { "!" },
         t = esc(title),
         text = esc(text),
     );
@@ -151,12 +152,9 @@ pub(crate) async fn authorize_page(
         method,
     ) {
         return match p {
-            AuthorizeProblem::Page(m) => message_page(
-                StatusCode::BAD_REQUEST,
-                "Invalid request",
-                "&#9888;&#65039;",
-                &m,
-            ),
+            AuthorizeProblem::Page(m) => {
+                message_page(StatusCode::BAD_REQUEST, "Invalid request", "err", &m)
+            }
             AuthorizeProblem::Redirect { error, description } => {
                 let mut params = vec![
                     ("error", error),
@@ -173,7 +171,7 @@ pub(crate) async fn authorize_page(
         return message_page(
             StatusCode::BAD_REQUEST,
             "Invalid request",
-            "&#9888;&#65039;",
+            "err",
             "Invalid client_id.",
         );
     };
@@ -272,7 +270,7 @@ pub(crate) async fn signin(State(state): State<SimState>, Form(f): Form<SignIn>)
         return message_page(
             StatusCode::BAD_REQUEST,
             "Invalid email",
-            "&#9888;&#65039;",
+            "err",
             "Enter a valid email address.",
         );
     }
@@ -323,7 +321,7 @@ pub(crate) async fn authorize_submit(
         return message_page(
             StatusCode::UNAUTHORIZED,
             "Signed out",
-            "&#128274;",
+            "warn",
             "Sign in again to continue.",
         );
     };
@@ -331,7 +329,7 @@ pub(crate) async fn authorize_submit(
         return message_page(
             StatusCode::BAD_REQUEST,
             "Invalid request",
-            "&#9888;&#65039;",
+            "err",
             "response_type must be code.",
         );
     }
@@ -350,7 +348,7 @@ pub(crate) async fn authorize_submit(
         Err(e) => message_page(
             StatusCode::BAD_REQUEST,
             "Invalid request",
-            "&#9888;&#65039;",
+            "err",
             &e.to_string(),
         ),
     }
@@ -549,7 +547,7 @@ fn form_user(state: &SimState, headers: &HeaderMap, f: &AccountForm) -> Result<U
         message_page(
             StatusCode::UNAUTHORIZED,
             "Signed out",
-            "&#128274;",
+            "warn",
             "Sign in again to continue.",
         )
     })
@@ -705,7 +703,7 @@ pub(crate) async fn join(
         return message_page(
             StatusCode::NOT_FOUND,
             "Invalid meeting ID",
-            "&#10060;",
+            "err",
             "This meeting ID is not valid. Please check and try again.",
         );
     };
@@ -714,7 +712,7 @@ pub(crate) async fn join(
         return message_page(
             StatusCode::FORBIDDEN,
             "Incorrect meeting passcode",
-            "&#128273;",
+            "warn",
             "The passcode in this link is wrong.",
         );
     }
@@ -723,7 +721,7 @@ pub(crate) async fn join(
         "You joined \u{201c}{}\u{201d} (meeting ID {}).",
         m.topic, m.id
     );
-    message_page(StatusCode::OK, "You joined the meeting", "&#127909;", &text)
+    message_page(StatusCode::OK, "You joined the meeting", "ok", &text)
 }
 
 pub(crate) async fn start(
@@ -735,7 +733,7 @@ pub(crate) async fn start(
         return message_page(
             StatusCode::NOT_FOUND,
             "Invalid meeting ID",
-            "&#10060;",
+            "err",
             "This meeting ID is not valid.",
         );
     };
@@ -744,7 +742,7 @@ pub(crate) async fn start(
         return message_page(
             StatusCode::NOT_FOUND,
             "Invalid meeting ID",
-            "&#10060;",
+            "err",
             "This meeting ID is not valid.",
         );
     };
@@ -752,7 +750,7 @@ pub(crate) async fn start(
         return message_page(
             StatusCode::UNAUTHORIZED,
             "Sign in to start this meeting",
-            "&#128274;",
+            "warn",
             "This start link has expired. Get a new start link from the app that scheduled the meeting.",
         );
     }
@@ -761,10 +759,5 @@ pub(crate) async fn start(
         "You started \u{201c}{}\u{201d} as host (meeting ID {}).",
         m.topic, m.id
     );
-    message_page(
-        StatusCode::OK,
-        "Meeting started as host",
-        "&#127909;",
-        &text,
-    )
+    message_page(StatusCode::OK, "Meeting started as host", "ok", &text)
 }
