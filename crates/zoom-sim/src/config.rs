@@ -74,6 +74,7 @@ pub struct PlanLimits {
 /// Zoom's account-level limits by plan and label, plus the per-user meeting limit.
 /// Defaults are Zoom's published numbers (contract §4); raise them for benchmarks.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct RateLimitConfig {
     pub enabled: bool,
     /// Basic (type 1) users' accounts.

@@ -31,7 +31,12 @@ pub(crate) fn save(state: &SimState) -> Result<(), SimError> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("zoom-sim-state.json");
-    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    // A unique temporary name per write: two concurrent saves never share a half-written file.
+    let tmp = dir.join(format!(
+        ".{file_name}.tmp-{}-{}",
+        std::process::id(),
+        crate::ids::alnum(8)
+    ));
     std::fs::write(&tmp, &bytes)?;
     std::fs::rename(&tmp, &path)?;
     Ok(())

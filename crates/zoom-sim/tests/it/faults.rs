@@ -285,6 +285,17 @@ async fn control_api_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
+    let listed: Value = c
+        .get(format!("{base}/_sim/faults"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["kind"], "error");
+    assert_eq!(listed[0]["status"], 504);
+    assert_eq!(listed[0]["count"], 1);
     assert_eq!(
         api(&sim, &at(&t), Method::GET, "/users/me", None)
             .await
@@ -357,6 +368,20 @@ async fn control_api_over_http() {
         .await
         .unwrap();
     assert_eq!(r["affected"], 1);
+    let limits: Value = c
+        .put(format!("{base}/_sim/config/rate_limits"))
+        .json(&json!({"meeting_create_update_per_day": 500}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(limits["meeting_create_update_per_day"], 500);
+    assert_eq!(
+        limits["free"]["light"]["per_second"], 4,
+        "missing fields take Zoom's defaults"
+    );
     let apps: Value = c
         .get(format!("{base}/_sim/apps"))
         .send()

@@ -531,3 +531,14 @@ async fn data_compliance_endpoint_answers_2xx() {
         .unwrap();
     assert!(r.status().is_success());
 }
+
+#[tokio::test]
+async fn concurrent_refreshes_with_one_token_let_exactly_one_win() {
+    let sim = start().await;
+    let t = connect(&sim, "race@example.com").await;
+    let rt = t["refresh_token"].as_str().unwrap().to_string();
+    let (a, b) = tokio::join!(refresh(&sim, &rt), refresh(&sim, &rt));
+    let mut codes = [a.status().as_u16(), b.status().as_u16()];
+    codes.sort();
+    assert_eq!(codes, [200, 400]);
+}
