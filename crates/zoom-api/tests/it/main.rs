@@ -11,3 +11,4 @@ mod errors;
 mod meetings;
 mod oauth;
 mod retries;
+mod sim;
