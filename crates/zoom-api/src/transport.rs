@@ -316,6 +316,21 @@ fn describe(e: &reqwest::Error) -> String {
     text
 }
 
+/// A reqwest client suited to Zoom calls: rustls, a connect timeout, and no redirects
+/// (a redirected API call would otherwise be re-sent, possibly as another method, to a
+/// host we did not choose). Pass it to [`crate::ZoomClient::new`] and
+/// [`crate::OAuthClient::new`]; any other client works too.
+pub fn http_client() -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(concat!("rapport-zoom-api/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Transport {
+            detail: describe(&e),
+        })
+}
+
 /// `Basic base64(client_id:client_secret)`, the client authentication Zoom requires.
 pub fn basic_auth_value(client_id: &str, client_secret: &SecretString) -> SecretString {
     use base64::Engine;

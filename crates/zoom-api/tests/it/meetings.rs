@@ -209,3 +209,27 @@ async fn a_base_url_with_a_path_prefix_is_kept() {
         .unwrap();
     assert_eq!(user.id, "u");
 }
+
+#[tokio::test]
+async fn the_recommended_http_client_does_not_follow_redirects() {
+    let server = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/users/me"))
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "location",
+            format!("{}/v2/users/me", elsewhere.uri()).as_str(),
+        ))
+        .mount(&server)
+        .await;
+    let client = zoom_api::ZoomClient::new(
+        url::Url::parse(&server.uri()).unwrap(),
+        zoom_api::http_client().unwrap(),
+    );
+    let err = client.me(&token()).await.unwrap_err();
+    assert!(
+        matches!(err, zoom_api::Error::Other { status: 302, .. }),
+        "{err:?}"
+    );
+    assert!(elsewhere.received_requests().await.unwrap().is_empty());
+}
