@@ -162,6 +162,9 @@ pub struct SimConfig {
     pub webhooks_for_api_changes: bool,
     /// Timeout for one webhook delivery attempt (Zoom waits 3 s).
     pub webhook_timeout_ms: u64,
+    /// Retry deliveries that failed with a 5xx or a network error 5, 20 and 60 minutes
+    /// apart (simulated clock), as Zoom does. Retries are signed with a fresh timestamp.
+    pub webhook_retries: bool,
     /// New users' time zone.
     pub default_timezone: String,
     pub rate_limits: RateLimitConfig,
@@ -182,6 +185,7 @@ impl Default for SimConfig {
             refresh_reuse_kills_grant: false,
             webhooks_for_api_changes: true,
             webhook_timeout_ms: 3000,
+            webhook_retries: true,
             default_timezone: "America/New_York".to_string(),
             rate_limits: RateLimitConfig::default(),
             hang_secs: 120,

@@ -177,4 +177,7 @@ pub struct WebhookDelivery {
     pub error: Option<String>,
     /// False until the attempt finishes.
     pub done: bool,
+    /// 1 for the first attempt; 2-4 for Zoom's retries after a 5xx or network error.
+    #[serde(default)]
+    pub attempt: u32,
 }

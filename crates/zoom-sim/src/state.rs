@@ -62,6 +62,7 @@ pub(crate) struct Inner {
     pub refresh_index: HashMap<String, String>,
     pub requests: Vec<RequestRecord>,
     pub deliveries: Vec<WebhookDelivery>,
+    pub retries: Vec<crate::webhook::PendingRetry>,
     pub faults: Vec<FaultEntry>,
     pub next_fault_id: u64,
     pub rate: RateCounters,
@@ -232,6 +233,7 @@ impl SimState {
             refresh_index: HashMap::new(),
             requests: Vec::new(),
             deliveries: Vec::new(),
+            retries: Vec::new(),
             faults: Vec::new(),
             next_fault_id: 1,
             rate: RateCounters::default(),
@@ -309,6 +311,7 @@ impl SimState {
     pub fn advance_clock(&self, by: std::time::Duration) {
         let d = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
         self.shared.clock.advance(d);
+        self.run_due_webhook_retries();
     }
 
     pub fn config(&self) -> SimConfig {

@@ -60,7 +60,24 @@ impl SimState {
                 "payload": o.payload,
             })
             .to_string();
-            let id = uuid::Uuid::new_v4().to_string();
+            self.send_attempt(PendingRetry {
+                app: o.app,
+                event: o.event,
+                url,
+                body,
+                attempt: 1,
+                first_at: now,
+                due_at: now,
+            });
+        }
+    }
+
+    /// One delivery attempt in its own task. A network error or a 5xx schedules the next
+    /// attempt on Zoom's schedule (5, 20 and 60 minutes apart, on the simulator's clock).
+    fn send_attempt(&self, p: PendingRetry) {
+        let now = self.now();
+        let id = uuid::Uuid::new_v4().to_string();
+        {
             let mut g = self.lock();
             if g.deliveries.len() >= 10_000 {
                 g.deliveries.drain(..1_000);
@@ -68,31 +85,65 @@ impl SimState {
             g.deliveries.push(WebhookDelivery {
                 id: id.clone(),
                 at: now,
-                client_id: o.app.client_id.clone(),
-                event: o.event.clone(),
-                url: url.clone(),
-                body: body.clone(),
+                client_id: p.app.client_id.clone(),
+                event: p.event.clone(),
+                url: p.url.clone(),
+                body: p.body.clone(),
                 status: None,
                 error: None,
                 done: false,
+                attempt: p.attempt,
             });
-            drop(g);
-            let state = self.clone();
-            let app = o.app.clone();
-            let Ok(rt) = tokio::runtime::Handle::try_current() else {
-                continue;
+        }
+        let state = self.clone();
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        rt.spawn(async move {
+            let result = state
+                .post_signed(&p.app, &p.url, p.body.clone(), state.now().timestamp())
+                .await;
+            let failed = match &result {
+                Ok((status, _)) => *status >= 500,
+                Err(_) => true,
             };
-            rt.spawn(async move {
-                let result = state.post_signed(&app, &url, body, now.timestamp()).await;
-                let mut g = state.lock();
-                if let Some(d) = g.deliveries.iter_mut().find(|d| d.id == id) {
-                    d.done = true;
-                    match result {
-                        Ok((status, _)) => d.status = Some(status),
-                        Err(e) => d.error = Some(e),
-                    }
+            let mut g = state.lock();
+            if let Some(d) = g.deliveries.iter_mut().find(|d| d.id == id) {
+                d.done = true;
+                match result {
+                    Ok((status, _)) => d.status = Some(status),
+                    Err(e) => d.error = Some(e),
                 }
-            });
+            }
+            let offsets = [5, 25, 85];
+            if failed
+                && g.config.webhook_retries
+                && let Some(minutes) = offsets.get(p.attempt as usize - 1)
+            {
+                let due_at = p.first_at + chrono::Duration::minutes(*minutes);
+                g.retries.push(PendingRetry {
+                    attempt: p.attempt + 1,
+                    due_at,
+                    ..p
+                });
+            }
+        });
+    }
+
+    /// Sends the webhook retries whose time has come on the simulator's clock. Called
+    /// after clock changes and periodically by `crate::serve`.
+    pub fn run_due_webhook_retries(&self) {
+        let now = self.now();
+        let due: Vec<PendingRetry> = {
+            let mut g = self.lock();
+            let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut g.retries)
+                .into_iter()
+                .partition(|r| r.due_at <= now);
+            g.retries = later;
+            due
+        };
+        for r in due {
+            self.send_attempt(r);
         }
     }
 
@@ -156,6 +207,7 @@ impl SimState {
             status: None,
             error: None,
             done: false,
+            attempt: 1,
         });
         let res = self.post_signed(&app, &url, body, now.timestamp()).await;
         let result = match &res {
@@ -190,6 +242,19 @@ impl SimState {
         }
         result
     }
+}
+
+/// A webhook attempt waiting for its time.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingRetry {
+    pub app: AppConfig,
+    pub event: String,
+    pub url: String,
+    pub body: String,
+    /// 1 for the first attempt, up to 4 (three retries).
+    pub attempt: u32,
+    pub first_at: chrono::DateTime<chrono::Utc>,
+    pub due_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]

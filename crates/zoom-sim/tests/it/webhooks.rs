@@ -175,3 +175,63 @@ async fn url_validation_challenge_checks_the_answer() {
     assert_eq!(bad["ok"], false);
     assert_eq!(bad["detail"], "encryptedToken is wrong");
 }
+
+async fn wait_done(
+    sim: &zoom_sim::SimHandle,
+    event: &str,
+    attempt: u32,
+) -> zoom_sim::WebhookDelivery {
+    for _ in 0..400 {
+        if let Some(d) = sim
+            .webhook_deliveries()
+            .into_iter()
+            .find(|d| d.event == event && d.attempt == attempt && d.done)
+        {
+            return d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("delivery {event} attempt {attempt} not finished");
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_retried_on_zooms_schedule() {
+    let mut rx = Receiver::start(WEBHOOK_SECRET).await;
+    *rx.status.lock().unwrap() = 500;
+    let sim = builder()
+        .app(app(Some(rx.url.clone())))
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    connect(&sim, "retry@example.com").await;
+    sim.revoke_grants(Some("retry@example.com"), None, true);
+    let first = rx.next().await;
+    assert_eq!(
+        wait_done(&sim, "app_deauthorized", 1).await.status,
+        Some(500)
+    );
+    // Nothing before 5 minutes.
+    sim.advance_clock(std::time::Duration::from_secs(4 * 60));
+    assert!(sim.webhook_deliveries().iter().all(|d| d.attempt == 1));
+    sim.advance_clock(std::time::Duration::from_secs(60));
+    let second = rx.next().await;
+    assert_eq!(second.body, first.body, "a retry resends the same event");
+    assert!(signature_ok(&second, WEBHOOK_SECRET));
+    assert_eq!(
+        wait_done(&sim, "app_deauthorized", 2).await.status,
+        Some(500)
+    );
+    // Then 20 minutes after the first retry; this time the receiver accepts it.
+    *rx.status.lock().unwrap() = 200;
+    sim.advance_clock(std::time::Duration::from_secs(20 * 60));
+    rx.next().await;
+    assert_eq!(
+        wait_done(&sim, "app_deauthorized", 3).await.status,
+        Some(200)
+    );
+    sim.advance_clock(std::time::Duration::from_secs(3 * 3600));
+    assert!(
+        sim.webhook_deliveries().iter().all(|d| d.attempt <= 3),
+        "no retry after a success"
+    );
+}
