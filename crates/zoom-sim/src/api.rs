@@ -456,7 +456,10 @@ pub(crate) async fn list_meetings(
         .map(|m| g.list_item(m, &base))
         .collect();
     let next = if offset + page_size < total {
-        g.data.page_tokens.retain(|_, p| p.expires_at > now);
+        let g2 = &mut *g;
+        crate::prune::maybe_prune(&mut g2.data.page_tokens, &mut g2.prune_pages, |_, p| {
+            p.expires_at > now
+        });
         let t = crate::ids::alnum(35);
         let expires_at = now + Duration::seconds(g.config.page_token_secs);
         g.data.page_tokens.insert(

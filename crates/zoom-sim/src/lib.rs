@@ -41,6 +41,7 @@ mod model;
 mod oauth;
 mod pages;
 mod persist;
+mod prune;
 mod ratelimit;
 mod server;
 mod state;

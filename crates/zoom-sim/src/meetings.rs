@@ -300,7 +300,9 @@ impl Inner {
     }
 
     pub(crate) fn issue_zak(&mut self, meeting_id: i64, now: DateTime<Utc>) -> String {
-        self.data.zaks.retain(|_, z| z.expires_at > now);
+        crate::prune::maybe_prune(&mut self.data.zaks, &mut self.prune_zaks, |_, z| {
+            z.expires_at > now
+        });
         let zak = ids::token("zak_");
         let expires_at = now + Duration::seconds(self.config.zak_secs);
         self.data.zaks.insert(
@@ -584,7 +586,6 @@ impl SimState {
             MeetingStatus::Waiting => {}
         }
         g.data.meetings.remove(&m.id);
-        g.data.zaks.retain(|_, z| z.meeting_id != m.id);
         let mut out = Vec::new();
         if !via_api || g.config.webhooks_for_api_changes {
             let payload = json!({

@@ -172,9 +172,10 @@ impl SimState {
         let code = ids::alnum(32);
         let expires_at = now + Duration::seconds(g.config.code_secs);
         // Codes are short-lived; drop stale ones so the map does not grow forever.
-        g.data
-            .codes
-            .retain(|_, c| c.expires_at + Duration::hours(1) > now);
+        let g2 = &mut *g;
+        crate::prune::maybe_prune(&mut g2.data.codes, &mut g2.prune_codes, |_, c| {
+            c.expires_at + Duration::hours(1) > now
+        });
         g.data.codes.insert(
             code.clone(),
             Code {

@@ -113,6 +113,9 @@ pub(crate) struct RateCounters {
     qps: HashMap<(String, Label, i64), u32>,
     daily: HashMap<(String, Label, NaiveDate), u32>,
     user_meeting: HashMap<(String, NaiveDate), u32>,
+    prune_qps: usize,
+    prune_daily: usize,
+    prune_user: usize,
 }
 
 fn plan_limit(cfg: &RateLimitConfig, plan: Plan, label: Label) -> LabelLimit {
@@ -143,9 +146,7 @@ impl RateCounters {
             return Ok(out);
         }
         let sec = now.timestamp();
-        if self.qps.len() > 10_000 {
-            self.qps.retain(|k, _| k.2 >= sec - 1);
-        }
+        crate::prune::maybe_prune(&mut self.qps, &mut self.prune_qps, |k, _| k.2 >= sec - 1);
         let q = self
             .qps
             .entry((account.to_string(), label, sec))
@@ -161,9 +162,7 @@ impl RateCounters {
         }
         let today = now.date_naive();
         if let Some(per_day) = limit.per_day {
-            if self.daily.len() > 10_000 {
-                self.daily.retain(|k, _| k.2 >= today);
-            }
+            crate::prune::maybe_prune(&mut self.daily, &mut self.prune_daily, |k, _| k.2 >= today);
             let d = self
                 .daily
                 .entry((account.to_string(), label, today))
@@ -206,9 +205,9 @@ impl RateCounters {
             return Ok(());
         }
         let today = now.date_naive();
-        if self.user_meeting.len() > 10_000 {
-            self.user_meeting.retain(|k, _| k.1 >= today);
-        }
+        crate::prune::maybe_prune(&mut self.user_meeting, &mut self.prune_user, |k, _| {
+            k.1 >= today
+        });
         let n = self
             .user_meeting
             .entry((user_id.to_string(), today))

@@ -66,6 +66,10 @@ pub(crate) struct Inner {
     pub faults: Vec<FaultEntry>,
     pub next_fault_id: u64,
     pub rate: RateCounters,
+    /// Sizes at which the expiring maps are next pruned (see `crate::prune`).
+    pub prune_zaks: usize,
+    pub prune_pages: usize,
+    pub prune_codes: usize,
 }
 
 impl Inner {
@@ -237,6 +241,9 @@ impl SimState {
             faults: Vec::new(),
             next_fault_id: 1,
             rate: RateCounters::default(),
+            prune_zaks: 0,
+            prune_pages: 0,
+            prune_codes: 0,
         };
         inner.rebuild_indexes();
         let http = reqwest::Client::builder()
