@@ -157,13 +157,14 @@ const MAX_MESSAGE_CHARS: usize = 500;
 
 /// Removes every credential the request carried from text Zoom sent back, and bounds its size.
 pub(crate) fn sanitize(message: &str, secrets: &[&str]) -> String {
-    let mut out: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
+    // Redact before truncating, so a credential cut by the limit cannot leave its prefix.
+    let mut out = message.to_owned();
     for secret in secrets {
         if !secret.is_empty() {
             out = out.replace(secret, "[redacted]");
         }
     }
-    out
+    out.chars().take(MAX_MESSAGE_CHARS).collect()
 }
 
 /// Fields of Zoom's error bodies, REST (`code`, `message`, `errors`) and OAuth
@@ -656,6 +657,39 @@ mod tests {
                 message: "Unsupported grant type".into()
             }
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bodies_map_without_panics_or_leaks(
+            status in 400u16..600,
+            body in "\\PC{0,200}",
+        ) {
+            let body = format!("{body}ZCANARY_AT_9");
+            for e in [
+                from_api_response(status, &HeaderMap::new(), body.as_bytes(), now(), &["ZCANARY_AT_9"]),
+                from_oauth_response(status, &HeaderMap::new(), body.as_bytes(), now(), &["ZCANARY_AT_9"]),
+            ] {
+                proptest::prop_assert!(!e.to_string().contains("ZCANARY_AT_9"));
+                let debug = format!("{:?}", e);
+                proptest::prop_assert!(!debug.contains("ZCANARY_AT_9"));
+            }
+            let json = serde_json::json!({"code": 999, "message": body, "reason": body, "error": "x"}).to_string();
+            for e in [
+                from_api_response(status, &HeaderMap::new(), json.as_bytes(), now(), &["ZCANARY_AT_9"]),
+                from_oauth_response(status, &HeaderMap::new(), json.as_bytes(), now(), &["ZCANARY_AT_9"]),
+            ] {
+                proptest::prop_assert!(!e.to_string().contains("ZCANARY_AT_9"), "{}", e);
+            }
+        }
+    }
+
+    #[test]
+    fn a_credential_at_the_length_limit_is_not_left_half_visible() {
+        let msg = format!("{}ZCANARY_AT_1", "x".repeat(MAX_MESSAGE_CHARS - 4));
+        let out = sanitize(&msg, &["ZCANARY_AT_1"]);
+        assert!(!out.contains("ZCAN"), "{out}");
+        assert!(out.chars().count() <= MAX_MESSAGE_CHARS);
     }
 
     #[test]

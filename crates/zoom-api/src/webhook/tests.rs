@@ -448,3 +448,47 @@ fn unknown_events_are_kept_and_bad_bodies_refused() {
         ));
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn what_we_sign_verifies_and_any_changed_byte_does_not(
+            key in "[ -~]{1,40}",
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+            ts in 1_000_000_000i64..4_000_000_000i64,
+            flip in any::<prop::sample::Index>(),
+        ) {
+            let s = secret(&key);
+            let sig = sign(&s, &ts.to_string(), &body).unwrap();
+            let now = at(ts);
+            prop_assert_eq!(
+                verify(std::slice::from_ref(&s), Some(&ts.to_string()), Some(&sig), &body, now, DEFAULT_TOLERANCE),
+                Ok(())
+            );
+            if !body.is_empty() {
+                let mut changed = body.clone();
+                let i = flip.index(changed.len());
+                changed[i] ^= 0x01;
+                prop_assert_eq!(
+                    verify(&[s], Some(&ts.to_string()), Some(&sig), &changed, now, DEFAULT_TOLERANCE),
+                    Err(WebhookError::BadSignature)
+                );
+            }
+        }
+
+        #[test]
+        fn plain_tokens_are_signed_exactly_when_they_fit_the_pattern(token in "\\PC{0,140}") {
+            let fits = (1..=128).contains(&token.len())
+                && token.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            prop_assert_eq!(url_validation_response(&secret("k"), &token).is_ok(), fits);
+        }
+
+        #[test]
+        fn parsing_arbitrary_bytes_never_panics(body in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = WebhookEvent::parse(&body);
+        }
+    }
+}
