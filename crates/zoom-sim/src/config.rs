@@ -168,6 +168,10 @@ pub struct SimConfig {
     /// New users' time zone.
     pub default_timezone: String,
     pub rate_limits: RateLimitConfig,
+    /// A Basic host's meeting ends after this many minutes (Zoom's free-plan limit).
+    pub basic_meeting_limit_minutes: Option<i64>,
+    /// A Licensed host's meeting ends after this many minutes (30 hours).
+    pub licensed_meeting_limit_minutes: Option<i64>,
     /// How long the `hang` fault (and `drop` where the connection cannot be aborted)
     /// keeps a request open.
     pub hang_secs: u64,
@@ -189,6 +193,8 @@ impl Default for SimConfig {
             default_timezone: "America/New_York".to_string(),
             rate_limits: RateLimitConfig::default(),
             hang_secs: 120,
+            basic_meeting_limit_minutes: Some(40),
+            licensed_meeting_limit_minutes: Some(30 * 60),
         }
     }
 }

@@ -81,7 +81,7 @@ async fn advance(State(s): State<SimState>, Json(a): Json<Advance>) -> Json<Valu
         + chrono::Duration::hours(a.hours)
         + chrono::Duration::days(a.days);
     s.clock().advance(d);
-    s.run_due_webhook_retries();
+    s.tick();
     clock_json(&s)
 }
 
@@ -101,7 +101,7 @@ async fn set_clock(State(s): State<SimState>, Json(b): Json<SetClock>) -> Json<V
     if let Some(t) = b.now {
         s.clock().set(t);
     }
-    s.run_due_webhook_retries();
+    s.tick();
     clock_json(&s)
 }
 

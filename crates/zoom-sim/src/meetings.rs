@@ -438,6 +438,7 @@ impl SimState {
             encrypted_password: format!("{}.1", ids::alnum(32)),
             status: MeetingStatus::Waiting,
             pre_schedule: c.pre_schedule.unwrap_or(false),
+            started_at: None,
             settings,
         };
         g.data.meetings.insert(id, m.clone());
@@ -624,6 +625,7 @@ impl SimState {
             return Ok(m.clone());
         }
         m.status = status;
+        m.started_at = (status == MeetingStatus::Started).then_some(now);
         let m = m.clone();
         let mut object = event_object(&m);
         if status == MeetingStatus::Started {
@@ -637,6 +639,44 @@ impl SimState {
         self.changed();
         self.dispatch(out);
         Ok(m)
+    }
+
+    /// Ends started meetings that ran past their host's plan limit (Basic: 40 minutes,
+    /// Licensed: 30 hours), sending `meeting.ended`.
+    pub fn end_overdue_meetings(&self) {
+        let now = self.now();
+        let overdue: Vec<i64> = {
+            let g = self.lock();
+            let (basic, licensed) = (
+                g.config.basic_meeting_limit_minutes,
+                g.config.licensed_meeting_limit_minutes,
+            );
+            g.data
+                .meetings
+                .values()
+                .filter(|m| m.status == MeetingStatus::Started)
+                .filter(|m| {
+                    let limit = match g.data.users.get(&m.host_id).map(|u| u.plan) {
+                        Some(crate::config::Plan::Basic) => basic,
+                        Some(crate::config::Plan::Licensed) => licensed,
+                        None => None,
+                    };
+                    matches!((limit, m.started_at), (Some(l), Some(at)) if at + Duration::minutes(l) <= now)
+                })
+                .map(|m| m.id)
+                .collect()
+        };
+        for id in overdue {
+            let _ = self.end_meeting(id);
+        }
+    }
+
+    /// Everything the passing of (simulated) time triggers: webhook retries that fell due
+    /// and meetings that hit their plan's time limit. Runs after clock changes and
+    /// periodically under `crate::serve`.
+    pub fn tick(&self) {
+        self.end_overdue_meetings();
+        self.run_due_webhook_retries();
     }
 
     /// Opens `/s/{id}?zak=...`: Ok when the host key is valid for this meeting.

@@ -57,6 +57,9 @@ pub struct Meeting {
     pub encrypted_password: String,
     pub status: MeetingStatus,
     pub pre_schedule: bool,
+    /// When the current session started (status `started`).
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
     /// The meeting's settings object as returned by the API (defaults merged with what
     /// the client sent).
     pub settings: serde_json::Value,

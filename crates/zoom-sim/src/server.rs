@@ -79,13 +79,13 @@ pub async fn serve(listener: TcpListener, state: SimState, shutdown: impl Future
     state.shared.can_abort.store(true, Ordering::SeqCst);
     let app = router(state.clone());
     let mut conns = JoinSet::new();
-    // Webhook retries fall due as the (possibly real-time) clock runs.
+    // Webhook retries and meeting time limits fall due as the (possibly real-time) clock runs.
     let ticker_state = state.clone();
     conns.spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
         loop {
             tick.tick().await;
-            ticker_state.run_due_webhook_retries();
+            ticker_state.tick();
         }
     });
     tokio::pin!(shutdown);

@@ -318,7 +318,7 @@ impl SimState {
     pub fn advance_clock(&self, by: std::time::Duration) {
         let d = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
         self.shared.clock.advance(d);
-        self.run_due_webhook_retries();
+        self.tick();
     }
 
     pub fn config(&self) -> SimConfig {

@@ -235,3 +235,32 @@ async fn failed_deliveries_are_retried_on_zooms_schedule() {
         "no retry after a success"
     );
 }
+
+#[tokio::test]
+async fn a_basic_hosts_meeting_ends_after_forty_minutes() {
+    let (sim, mut rx, _tok, m) = setup().await;
+    let basic_id = m["id"].as_i64().unwrap();
+    sim.ensure_user("pro-host@example.com", Some(zoom_sim::Plan::Licensed));
+    let pro_tok = at(&connect(&sim, "pro-host@example.com").await);
+    let pro_id = create_meeting(&sim, &pro_tok, meeting_body("Long one")).await["id"]
+        .as_i64()
+        .unwrap();
+    sim.start_meeting(basic_id).unwrap();
+    sim.start_meeting(pro_id).unwrap();
+    sim.advance_clock(std::time::Duration::from_secs(39 * 60));
+    assert_eq!(
+        sim.meeting(basic_id).unwrap().status,
+        zoom_sim::MeetingStatus::Started
+    );
+    sim.advance_clock(std::time::Duration::from_secs(60));
+    assert_eq!(
+        sim.meeting(basic_id).unwrap().status,
+        zoom_sim::MeetingStatus::Finished
+    );
+    assert_eq!(
+        sim.meeting(pro_id).unwrap().status,
+        zoom_sim::MeetingStatus::Started
+    );
+    let v = next_event(&mut rx, "meeting.ended").await;
+    assert_eq!(v["payload"]["object"]["id"], basic_id);
+}
