@@ -279,7 +279,8 @@ impl OAuthClient {
     }
 
     /// Revokes the grant (Zoom documents revoking the access token; this also uninstalls
-    /// the app for the user and triggers `app_deauthorized`).
+    /// the app for the user and triggers `app_deauthorized`). [`Error::GrantDead`] means
+    /// the token was already invalid: for a disconnect, that is done too.
     pub async fn revoke(&self, access_token: &AccessToken) -> Result<(), Error> {
         self.revoke_raw(access_token.expose_secret()).await
     }

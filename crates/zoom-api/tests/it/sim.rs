@@ -287,6 +287,75 @@ async fn revoke_kills_the_grant() {
 }
 
 #[tokio::test]
+async fn revoking_a_dead_token_again_reads_as_a_dead_grant() {
+    let sim = start_sim(app(&all_scopes(), None), unlimited()).await;
+    let c = clients(&sim);
+    let tokens = connect(&sim, &c, "a@example.com").await;
+    c.oauth.revoke(&tokens.access_token).await.unwrap();
+    let err = c.oauth.revoke(&tokens.access_token).await.unwrap_err();
+    assert!(matches!(err, Error::GrantDead { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn meetings_in_progress_or_ended_cannot_be_deleted() {
+    let sim = start_sim(app(&all_scopes(), None), unlimited()).await;
+    let c = clients(&sim);
+    let t = connect(&sim, &c, "a@example.com").await.access_token;
+    let m = c
+        .api
+        .create_meeting(
+            &t,
+            &NewMeeting::scheduled("x", "2099-01-01T10:00:00Z".parse().unwrap(), 30),
+        )
+        .await
+        .unwrap();
+    let sim_id = i64::try_from(m.id).unwrap();
+    sim.start_meeting(sim_id).unwrap();
+    assert_eq!(
+        c.api.get_meeting(&t, m.id).await.unwrap().status.as_deref(),
+        Some("started")
+    );
+    assert_eq!(
+        c.api
+            .delete_meeting(&t, m.id, &DeleteOptions::default())
+            .await
+            .unwrap_err(),
+        Error::MeetingInProgress
+    );
+    let err = c
+        .api
+        .update_meeting(
+            &t,
+            m.id,
+            &MeetingUpdate {
+                duration: Some(10),
+                ..MeetingUpdate::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Other {
+                status: 400,
+                code: Some(3000),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    sim.end_meeting(sim_id).unwrap();
+    assert_eq!(
+        c.api
+            .delete_meeting(&t, m.id, &DeleteOptions::default())
+            .await
+            .unwrap_err(),
+        Error::MeetingEnded
+    );
+}
+
+#[tokio::test]
 async fn create_get_update_delete_and_list_all_pages() {
     let sim = start_sim(app(&all_scopes(), None), unlimited()).await;
     let c = clients(&sim);
@@ -621,15 +690,21 @@ impl Respond for HookResponder {
     }
 }
 
-async fn deliveries(server: &MockServer, n: usize) -> Vec<Request> {
+/// Waits (polling, at most 5 s) until every expected event has been delivered.
+async fn deliveries(server: &MockServer, expected: &[&str]) -> Vec<Request> {
     for _ in 0..500 {
         let got = server.received_requests().await.unwrap_or_default();
-        if got.len() >= n {
+        let events: Vec<String> = got
+            .iter()
+            .filter_map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).ok())
+            .filter_map(|v| v["event"].as_str().map(str::to_owned))
+            .collect();
+        if expected.iter().all(|e| events.iter().any(|x| x == e)) {
             return got;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("fewer than {n} webhooks arrived");
+    panic!("not every one of {expected:?} arrived");
 }
 
 #[tokio::test]
@@ -674,12 +749,29 @@ async fn simulator_webhooks_verify_parse_and_answer_url_validation() {
         .delete_meeting(&tokens.access_token, m.id, &DeleteOptions::default())
         .await
         .unwrap();
+    let m2 = c
+        .api
+        .create_meeting(
+            &tokens.access_token,
+            &NewMeeting::scheduled("y", "2099-01-01T10:00:00Z".parse().unwrap(), 30),
+        )
+        .await
+        .unwrap();
+    sim.start_meeting(i64::try_from(m2.id).unwrap()).unwrap();
+    sim.end_meeting(i64::try_from(m2.id).unwrap()).unwrap();
     c.oauth.revoke(&tokens.access_token).await.unwrap();
 
     let verifier = Verifier::new(SecretString::from(WEBHOOK_SECRET));
     let mut seen = Vec::new();
-    let deadline_count = 4; // validation + updated + deleted + deauthorized (created may come too)
-    for req in deliveries(&hooks, deadline_count).await {
+    let expected = [
+        "endpoint.url_validation",
+        "meeting.updated",
+        "meeting.deleted",
+        "meeting.started",
+        "meeting.ended",
+        "app_deauthorized",
+    ];
+    for req in deliveries(&hooks, &expected).await {
         let ts = req
             .headers
             .get("x-zm-request-timestamp")
@@ -697,6 +789,10 @@ async fn simulator_webhooks_verify_parse_and_answer_url_validation() {
                 assert_eq!(u.object.duration, Some(50));
             }
             EventKind::MeetingDeleted(d) => assert_eq!(d.object.id, Some(m.id)),
+            EventKind::MeetingStarted(e) | EventKind::MeetingEnded(e) => {
+                assert_eq!(e.object.id, Some(m2.id));
+                assert!(e.object.uuid.is_some());
+            }
             EventKind::AppDeauthorized(d) => {
                 let user = sim.user_by_email("a@example.com").unwrap();
                 assert_eq!(d.user_id.as_deref(), Some(user.id.as_str()));
@@ -706,15 +802,7 @@ async fn simulator_webhooks_verify_parse_and_answer_url_validation() {
         }
         seen.push(event.event.clone());
     }
-    for expected in [
-        "endpoint.url_validation",
-        "meeting.updated",
-        "meeting.deleted",
-        "app_deauthorized",
-    ] {
-        assert!(
-            seen.iter().any(|e| e == expected),
-            "{expected} missing from {seen:?}"
-        );
+    for e in expected {
+        assert!(seen.iter().any(|s| s == e), "{e} missing from {seen:?}");
     }
 }
