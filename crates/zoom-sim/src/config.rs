@@ -177,6 +177,33 @@ pub struct SimConfig {
     pub hang_secs: u64,
 }
 
+/// About a century: far beyond any useful setting, well inside chrono's range.
+const MAX_SECS: i64 = 100 * 366 * 86_400;
+
+impl SimConfig {
+    /// Clamps durations to sane ranges so that no setting can overflow date arithmetic.
+    pub fn sanitized(mut self) -> Self {
+        let secs = |v: i64| v.clamp(0, MAX_SECS);
+        self.access_token_secs = secs(self.access_token_secs);
+        self.code_secs = secs(self.code_secs);
+        self.zak_secs = secs(self.zak_secs);
+        self.page_token_secs = secs(self.page_token_secs);
+        self.refresh_token_days = self.refresh_token_days.clamp(0, MAX_SECS / 86_400);
+        self.basic_meeting_limit_minutes = self
+            .basic_meeting_limit_minutes
+            .map(|m| m.clamp(0, MAX_SECS / 60));
+        self.licensed_meeting_limit_minutes = self
+            .licensed_meeting_limit_minutes
+            .map(|m| m.clamp(0, MAX_SECS / 60));
+        self.hang_secs = self.hang_secs.min(MAX_SECS as u64);
+        self
+    }
+}
+
+pub(crate) fn clamp_secs(v: i64) -> i64 {
+    v.clamp(-MAX_SECS, MAX_SECS)
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         Self {

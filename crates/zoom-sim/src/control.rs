@@ -76,10 +76,12 @@ struct Advance {
 }
 
 async fn advance(State(s): State<SimState>, Json(a): Json<Advance>) -> Json<Value> {
-    let d = chrono::Duration::seconds(a.seconds)
-        + chrono::Duration::minutes(a.minutes)
-        + chrono::Duration::hours(a.hours)
-        + chrono::Duration::days(a.days);
+    let total = a
+        .seconds
+        .saturating_add(a.minutes.saturating_mul(60))
+        .saturating_add(a.hours.saturating_mul(3600))
+        .saturating_add(a.days.saturating_mul(86_400));
+    let d = chrono::Duration::seconds(crate::config::clamp_secs(total));
     s.clock().advance(d);
     s.tick();
     clock_json(&s)

@@ -253,7 +253,10 @@ pub(crate) async fn middleware(
             };
             match limit_type {
                 RateLimitKind::Qps => {
-                    let at = now + chrono::Duration::seconds(retry_after_secs.unwrap_or(1) as i64);
+                    let secs = crate::config::clamp_secs(
+                        retry_after_secs.unwrap_or(1).min(i64::MAX as u64) as i64,
+                    );
+                    let at = now + chrono::Duration::seconds(secs);
                     ratelimit::too_many(
                         ratelimit::QPS_MESSAGE,
                         Some(label),
@@ -264,7 +267,11 @@ pub(crate) async fn middleware(
                 }
                 RateLimitKind::Daily => {
                     let at = match retry_after_secs {
-                        Some(s) => now + chrono::Duration::seconds(*s as i64),
+                        Some(s) => {
+                            now + chrono::Duration::seconds(crate::config::clamp_secs(
+                                (*s).min(i64::MAX as u64) as i64,
+                            ))
+                        }
                         None => ratelimit::next_utc_midnight(now),
                     };
                     ratelimit::too_many(

@@ -10,7 +10,7 @@ use crate::state::SimState;
 use axum::Form;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -163,7 +163,7 @@ pub(crate) async fn authorize_page(
                 if let Some(s) = q.get("state") {
                     params.push(("state", s));
                 }
-                Redirect::to(&redirect_with(&redirect_uri, &params)).into_response()
+                see_other(&redirect_with(&redirect_uri, &params))
             }
         };
     }
@@ -256,12 +256,27 @@ pub(crate) struct SignIn {
     next: String,
 }
 
-/// Where to go after sign-in: only our own pages (no open redirect).
+/// Where to go after sign-in: only our own pages (no open redirect). The saved query is
+/// decoded and re-encoded so that nothing but URL-safe text reaches the Location header.
 fn after_signin(then: &str, next: &str) -> String {
     match then {
-        "authorize" => format!("/oauth/authorize?{}", next.trim_start_matches('?')),
+        "authorize" => {
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_str(next.trim_start_matches('?')).unwrap_or_default();
+            format!(
+                "/oauth/authorize?{}",
+                serde_urlencoded::to_string(pairs).unwrap_or_default()
+            )
+        }
         _ => "/account".to_string(),
     }
+}
+
+/// 303 to `location`; a value that cannot be a header sends the browser home instead
+/// (axum's `Redirect::to` would panic).
+fn see_other(location: &str) -> Response {
+    let value = HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, value)]).into_response()
 }
 
 pub(crate) async fn signin(State(state): State<SimState>, Form(f): Form<SignIn>) -> Response {
@@ -276,10 +291,7 @@ pub(crate) async fn signin(State(state): State<SimState>, Form(f): Form<SignIn>)
     }
     let plan = f.plan.as_deref().and_then(Plan::parse);
     let user = state.ensure_user(email, plan);
-    with_cookie(
-        Redirect::to(&after_signin(&f.then, &f.next)).into_response(),
-        Some(&user.id),
-    )
+    with_cookie(see_other(&after_signin(&f.then, &f.next)), Some(&user.id))
 }
 
 #[derive(Deserialize)]
@@ -294,7 +306,7 @@ pub(crate) async fn signout(Form(f): Form<SignOut>) -> Response {
     } else {
         after_signin("authorize", &f.next)
     };
-    with_cookie(Redirect::to(&to).into_response(), None)
+    with_cookie(see_other(&to), None)
 }
 
 #[derive(Deserialize)]
@@ -344,7 +356,7 @@ pub(crate) async fn authorize_submit(
         decline: d.decision != "allow",
     };
     match state.authorize(req) {
-        Ok(o) => Redirect::to(&o.redirect_url).into_response(),
+        Ok(o) => see_other(&o.redirect_url),
         Err(e) => message_page(
             StatusCode::BAD_REQUEST,
             "Invalid request",
@@ -539,7 +551,7 @@ pub(crate) struct AccountForm {
 fn back(user: &User, notice: &str) -> Response {
     let q = serde_urlencoded::to_string([("email", user.email.as_str()), ("notice", notice)])
         .unwrap_or_default();
-    Redirect::to(&format!("/account?{q}")).into_response()
+    see_other(&format!("/account?{q}"))
 }
 
 fn form_user(state: &SimState, headers: &HeaderMap, f: &AccountForm) -> Result<User, Response> {

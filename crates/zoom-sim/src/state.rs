@@ -231,7 +231,7 @@ impl SimState {
             data.apps.insert(a.client_id.clone(), a);
         }
         let mut inner = Inner {
-            config,
+            config: config.sanitized(),
             data,
             access_index: HashMap::new(),
             refresh_index: HashMap::new(),
@@ -316,7 +316,9 @@ impl SimState {
     }
 
     pub fn advance_clock(&self, by: std::time::Duration) {
-        let d = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
+        let secs = crate::config::clamp_secs(by.as_secs().min(i64::MAX as u64) as i64);
+        let d = chrono::Duration::seconds(secs)
+            + chrono::Duration::nanoseconds(i64::from(by.subsec_nanos()));
         self.shared.clock.advance(d);
         self.tick();
     }
@@ -326,7 +328,7 @@ impl SimState {
     }
 
     pub fn set_config(&self, config: SimConfig) {
-        self.lock().config = config;
+        self.lock().config = config.sanitized();
     }
 
     pub fn add_app(&self, app: AppConfig) {

@@ -392,3 +392,31 @@ async fn control_api_over_http() {
         .unwrap();
     assert!(!apps.to_string().contains(CLIENT_SECRET));
 }
+
+#[tokio::test]
+async fn absurd_control_values_are_clamped_not_fatal() {
+    let sim = start().await;
+    let c = client();
+    let base = sim.base_url();
+    let r = c
+        .post(format!("{base}/_sim/clock/advance"))
+        .json(&json!({"days": i64::MAX}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c
+        .put(format!("{base}/_sim/config"))
+        .json(&json!({"refresh_token_days": i64::MAX, "access_token_secs": i64::MIN}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let t = connect(&sim, "big@example.com").await;
+    assert_eq!(
+        refresh(&sim, t["refresh_token"].as_str().unwrap())
+            .await
+            .status(),
+        200
+    );
+}

@@ -542,3 +542,33 @@ async fn concurrent_refreshes_with_one_token_let_exactly_one_win() {
     codes.sort();
     assert_eq!(codes, [200, 400]);
 }
+
+#[tokio::test]
+async fn sign_in_never_redirects_off_site_or_breaks_on_odd_input() {
+    let sim = start().await;
+    for next in [
+        "a=1\r\nSet-Cookie: x=y",
+        "//evil.example/",
+        "https://evil.example/?a=b",
+    ] {
+        let r = client()
+            .post(format!("{}/oauth/signin", sim.base_url()))
+            .form(&[
+                ("email", "odd@example.com"),
+                ("then", "authorize"),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let loc = r.headers()["location"].to_str().unwrap();
+        assert!(loc.starts_with("/oauth/authorize?"), "{loc}");
+        assert!(
+            r.headers()
+                .get_all("set-cookie")
+                .iter()
+                .all(|c| c.to_str().unwrap().starts_with("zoom_sim_user="))
+        );
+    }
+}
