@@ -4,7 +4,7 @@
 //! Built on reqwest directly rather than the `oauth2` crate: Zoom's token errors carry a
 //! `reason` and numeric codes that decide between "reconnect" and "fix the configuration",
 //! and every request, OAuth included, must pass through the endpoint table, the shared
-//! timeout and the shared error mapping ([`crate::transport`]).
+//! timeout and the shared error mapping (`transport.rs`).
 
 use std::fmt;
 use std::sync::Arc;

@@ -39,6 +39,11 @@ impl UserType {
         }
     }
 
+    /// Free users: meetings with participants end after 40 minutes; no cloud recording.
+    pub fn is_basic(self) -> bool {
+        self == UserType::Basic
+    }
+
     /// Whether the user holds a paid license (cloud recording, meetings beyond 40 minutes).
     pub fn is_licensed(self) -> bool {
         self == UserType::Licensed
