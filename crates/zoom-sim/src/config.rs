@@ -165,6 +165,9 @@ pub struct SimConfig {
     /// Retry deliveries that failed with a 5xx or a network error 5, 20 and 60 minutes
     /// apart (simulated clock), as Zoom does. Retries are signed with a fresh timestamp.
     pub webhook_retries: bool,
+    /// Meeting ids in webhook payloads as strings (as in captured Zoom traffic) rather
+    /// than numbers (as in Zoom's SDK types). Receivers must accept both.
+    pub webhook_ids_as_strings: bool,
     /// New users' time zone.
     pub default_timezone: String,
     pub rate_limits: RateLimitConfig,
@@ -217,6 +220,7 @@ impl Default for SimConfig {
             webhooks_for_api_changes: true,
             webhook_timeout_ms: 3000,
             webhook_retries: true,
+            webhook_ids_as_strings: true,
             default_timezone: "America/New_York".to_string(),
             rate_limits: RateLimitConfig::default(),
             hang_secs: 120,

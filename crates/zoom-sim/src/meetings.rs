@@ -391,10 +391,20 @@ impl Inner {
     }
 }
 
-fn event_object(m: &Meeting) -> Value {
+/// A meeting id inside a webhook: captured Zoom traffic sends it as a string
+/// (`"id":"85393847045"`, contract §5), Zoom's SDK types say number; configurable.
+fn event_id(id: i64, as_string: bool) -> Value {
+    if as_string {
+        json!(id.to_string())
+    } else {
+        json!(id)
+    }
+}
+
+fn event_object(m: &Meeting, ids_as_strings: bool) -> Value {
     json!({
         "uuid": m.uuid,
-        "id": m.id,
+        "id": event_id(m.id, ids_as_strings),
         "host_id": m.host_id,
         "topic": m.topic,
         "type": m.meeting_type,
@@ -448,7 +458,7 @@ impl SimState {
                 "account_id": self_account(&g, &user.id),
                 "operator": user.email,
                 "operator_id": user.id,
-                "object": event_object(&m),
+                "object": event_object(&m, g.config.webhook_ids_as_strings),
             });
             g.events_for_user(&user.id, "meeting.created", &payload)
         } else {
@@ -541,9 +551,15 @@ impl SimState {
         let mut out = Vec::new();
         if !via_api || g.config.webhooks_for_api_changes {
             let mut object = changed;
-            object.insert("id".into(), json!(new.id));
+            object.insert(
+                "id".into(),
+                event_id(new.id, g.config.webhook_ids_as_strings),
+            );
             object.insert("uuid".into(), json!(new.uuid));
-            old.insert("id".into(), json!(new.id));
+            old.insert(
+                "id".into(),
+                event_id(new.id, g.config.webhook_ids_as_strings),
+            );
             old.insert("uuid".into(), json!(new.uuid));
             let payload = json!({
                 "account_id": self_account(&g, &user.id),
@@ -594,7 +610,7 @@ impl SimState {
                 "operator": user.email,
                 "operator_id": user.id,
                 "operation": "single",
-                "object": event_object(&m),
+                "object": event_object(&m, g.config.webhook_ids_as_strings),
             });
             out = g.events_for_user(&user.id, "meeting.deleted", &payload);
         }
@@ -627,7 +643,7 @@ impl SimState {
         m.status = status;
         m.started_at = (status == MeetingStatus::Started).then_some(now);
         let m = m.clone();
-        let mut object = event_object(&m);
+        let mut object = event_object(&m, g.config.webhook_ids_as_strings);
         if status == MeetingStatus::Started {
             object["start_time"] = json!(fmt_time(now));
         } else {

@@ -54,7 +54,7 @@ async fn account_page_edit_delete_and_remove_app_send_signed_events() {
         .unwrap();
     assert_eq!(r.status(), 303);
     let v = next_event(&mut rx, "meeting.updated").await;
-    assert_eq!(v["payload"]["object"]["id"], id);
+    assert_eq!(v["payload"]["object"]["id"], id.to_string());
     assert_eq!(v["payload"]["object"]["topic"], "Moved");
     assert_eq!(v["payload"]["object"]["start_time"], "2099-07-01T08:30:00Z");
     assert_eq!(v["payload"]["old_object"]["topic"], "Webhook test");
@@ -73,7 +73,7 @@ async fn account_page_edit_delete_and_remove_app_send_signed_events() {
         .await
         .unwrap();
     let v = next_event(&mut rx, "meeting.deleted").await;
-    assert_eq!(v["payload"]["object"]["id"], id);
+    assert_eq!(v["payload"]["object"]["id"], id.to_string());
     assert_eq!(v["payload"]["object"]["uuid"], m["uuid"]);
     assert_eq!(
         api(&sim, &tok, Method::GET, &format!("/meetings/{id}"), None)
@@ -117,7 +117,7 @@ async fn account_page_edit_delete_and_remove_app_send_signed_events() {
 async fn api_changes_also_send_events() {
     let (sim, mut rx, tok, m) = setup().await;
     let v = next_event(&mut rx, "meeting.created").await;
-    assert_eq!(v["payload"]["object"]["id"], m["id"]);
+    assert_eq!(v["payload"]["object"]["id"], m["id"].to_string());
     api(
         &sim,
         &tok,
@@ -127,7 +127,7 @@ async fn api_changes_also_send_events() {
     )
     .await;
     let v = next_event(&mut rx, "meeting.deleted").await;
-    assert_eq!(v["payload"]["object"]["id"], m["id"]);
+    assert_eq!(v["payload"]["object"]["id"], m["id"].to_string());
 }
 
 #[tokio::test]
@@ -141,7 +141,7 @@ async fn meeting_started_and_ended_from_control_api() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let v = next_event(&mut rx, "meeting.started").await;
-    assert_eq!(v["payload"]["object"]["id"], m["id"]);
+    assert_eq!(v["payload"]["object"]["id"], m["id"].to_string());
     client()
         .post(format!("{base}/_sim/meetings/{}/end", m["id"]))
         .send()
@@ -262,5 +262,26 @@ async fn a_basic_hosts_meeting_ends_after_forty_minutes() {
         zoom_sim::MeetingStatus::Started
     );
     let v = next_event(&mut rx, "meeting.ended").await;
-    assert_eq!(v["payload"]["object"]["id"], basic_id);
+    assert_eq!(v["payload"]["object"]["id"], basic_id.to_string());
+}
+
+#[tokio::test]
+async fn webhook_meeting_ids_can_be_numbers() {
+    let mut rx = Receiver::start(WEBHOOK_SECRET).await;
+    let config = zoom_sim::SimConfig {
+        webhook_ids_as_strings: false,
+        rate_limits: zoom_sim::RateLimitConfig::unlimited(),
+        ..Default::default()
+    };
+    let sim = builder()
+        .config(config)
+        .app(app(Some(rx.url.clone())))
+        .start("127.0.0.1:0")
+        .await
+        .unwrap();
+    let tok = at(&connect(&sim, "num@example.com").await);
+    let m = create_meeting(&sim, &tok, meeting_body("n")).await;
+    let v = next_event(&mut rx, "meeting.created").await;
+    assert_eq!(v["payload"]["object"]["id"], m["id"]);
+    assert!(v["payload"]["object"]["id"].is_i64());
 }
