@@ -36,6 +36,9 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Wakes this process's job worker when a job is queued here.
     pub jobs_notify: Arc<Notify>,
+    pub zoom: Arc<crate::zoom::Zoom>,
+    /// The Content-Security-Policy of every page (names Zoom's OAuth origin for the Connect form).
+    pub csp: Arc<str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,8 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
+    #[error("Zoom: {0}")]
+    Zoom(#[from] crate::zoom::ZoomSetupError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -88,7 +93,11 @@ impl AppState {
         let db = Db::connect(&config.database_url, config.db_max_connections).await?;
         db.migrate().await?;
         let transport = Transport::from_config(&config)?;
+        let zoom = crate::zoom::Zoom::start(&config, &clock).await?;
+        let csp = crate::web::headers::content_security_policy(&zoom.oauth_origin());
         Ok(AppState {
+            zoom: Arc::new(zoom),
+            csp: csp.into(),
             config: Arc::new(config),
             db,
             clock,
@@ -107,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         .route("/static/favicon.svg", get(crate::web::assets::favicon))
         .merge(crate::accounts::routes::router())
         .merge(crate::contacts::routes::router())
+        .merge(crate::zoom::routes::router())
         .merge(crate::meetings::router())
         .merge(crate::jobs::admin::router())
         .merge(crate::ops::router());

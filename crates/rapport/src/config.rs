@@ -63,6 +63,80 @@ pub struct ServerArgs {
     /// How many times a background job is tried before it is marked dead.
     #[arg(long, env = "RAPPORT_JOB_MAX_ATTEMPTS", default_value_t = 8)]
     pub job_max_attempts: u32,
+
+    /// Key that encrypts Zoom tokens at rest: 32 bytes, base64. Unset with SQLite: a key file is
+    /// generated in the data directory.
+    #[arg(long, env = "RAPPORT_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// File holding RAPPORT_SECRET_KEY.
+    #[arg(long, env = "RAPPORT_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
+
+    /// The key used before the current one, kept while `rapport secrets rotate` re-encrypts.
+    #[arg(long, env = "RAPPORT_SECRET_KEY_PREVIOUS", hide_env_values = true)]
+    pub secret_key_previous: Option<String>,
+
+    /// Zoom app client id. Unset: Rapport starts its embedded Zoom simulator.
+    #[arg(long, env = "ZOOM_CLIENT_ID")]
+    pub zoom_client_id: Option<String>,
+
+    /// Zoom app client secret.
+    #[arg(long, env = "ZOOM_CLIENT_SECRET", hide_env_values = true)]
+    pub zoom_client_secret: Option<String>,
+
+    /// File holding ZOOM_CLIENT_SECRET.
+    #[arg(long, env = "ZOOM_CLIENT_SECRET_FILE")]
+    pub zoom_client_secret_file: Option<PathBuf>,
+
+    /// Secret token of the Zoom app's event subscription (verifies webhooks).
+    #[arg(long, env = "ZOOM_WEBHOOK_SECRET_TOKEN", hide_env_values = true)]
+    pub zoom_webhook_secret_token: Option<String>,
+
+    /// File holding ZOOM_WEBHOOK_SECRET_TOKEN.
+    #[arg(long, env = "ZOOM_WEBHOOK_SECRET_TOKEN_FILE")]
+    pub zoom_webhook_secret_token_file: Option<PathBuf>,
+
+    /// Zoom's OAuth base URL.
+    #[arg(long, env = "ZOOM_OAUTH_URL", default_value = "https://zoom.us")]
+    pub zoom_oauth_url: String,
+
+    /// Zoom's API base URL (paths are /v2/...).
+    #[arg(long, env = "ZOOM_API_URL", default_value = "https://api.zoom.us")]
+    pub zoom_api_url: String,
+
+    /// Where the embedded Zoom simulator listens when no Zoom credentials are set.
+    #[arg(long, env = "RAPPORT_ZOOM_SIM_ADDR", default_value = "127.0.0.1:8090")]
+    pub zoom_sim_addr: SocketAddr,
+
+    /// Call Zoom's (deprecated) data compliance API after a deauthorization.
+    #[arg(long, env = "ZOOM_DATA_COMPLIANCE", value_enum, default_value = "off")]
+    pub zoom_data_compliance: OnOff,
+
+    /// Days after which Zoom data of a connection left "needs reconnecting" is deleted.
+    #[arg(long, env = "RAPPORT_ZOOM_RETENTION_DAYS", default_value_t = 10)]
+    pub zoom_retention_days: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+/// Where Zoom is, and with which credentials.
+#[derive(Debug, Clone)]
+pub enum ZoomSettings {
+    /// Real Zoom (or any Zoom-compatible server) with the operator's app credentials.
+    Remote {
+        client_id: String,
+        client_secret: SecretString,
+        webhook_secret: Option<SecretString>,
+        oauth_url: Url,
+        api_url: Url,
+    },
+    /// No credentials: Rapport runs the Zoom simulator itself on this address.
+    EmbeddedSimulator { addr: SocketAddr },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +167,84 @@ pub struct Config {
     pub log_format: LogFormat,
     pub db_max_connections: u32,
     pub job_max_attempts: u32,
+    pub secret_key: Option<SecretString>,
+    pub secret_key_previous: Option<SecretString>,
+    pub zoom: ZoomSettings,
+    pub zoom_data_compliance: bool,
+    pub zoom_retention_days: u32,
+}
+
+/// A secret from `VALUE` or `VALUE_FILE` (not both).
+fn secret_from(
+    value: &Option<String>,
+    file: &Option<PathBuf>,
+    var: &'static str,
+) -> Result<Option<SecretString>, ConfigError> {
+    match (value, file) {
+        (Some(_), Some(_)) => Err(invalid(
+            var,
+            "set either the variable or its _FILE form, not both",
+        )),
+        (Some(v), None) if v.trim().is_empty() => Err(invalid(var, "is empty")),
+        (Some(v), None) => Ok(Some(SecretString::from(v.trim().to_owned()))),
+        (None, Some(path)) => {
+            let v = std::fs::read_to_string(path)
+                .map_err(|e| invalid(var, format!("cannot read {}: {e}", path.display())))?;
+            if v.trim().is_empty() {
+                return Err(invalid(var, format!("{} is empty", path.display())));
+            }
+            Ok(Some(SecretString::from(v.trim().to_owned())))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn zoom_settings(args: &ServerArgs) -> Result<ZoomSettings, ConfigError> {
+    let secret = secret_from(
+        &args.zoom_client_secret,
+        &args.zoom_client_secret_file,
+        "ZOOM_CLIENT_SECRET",
+    )?;
+    let webhook_secret = secret_from(
+        &args.zoom_webhook_secret_token,
+        &args.zoom_webhook_secret_token_file,
+        "ZOOM_WEBHOOK_SECRET_TOKEN",
+    )?;
+    match (&args.zoom_client_id, secret) {
+        (None, None) => Ok(ZoomSettings::EmbeddedSimulator {
+            addr: args.zoom_sim_addr,
+        }),
+        (None, Some(_)) => Err(invalid(
+            "ZOOM_CLIENT_ID",
+            "is required when ZOOM_CLIENT_SECRET is set",
+        )),
+        (Some(_), None) => Err(invalid(
+            "ZOOM_CLIENT_SECRET",
+            "is required when ZOOM_CLIENT_ID is set (or ZOOM_CLIENT_SECRET_FILE)",
+        )),
+        (Some(id), Some(client_secret)) => {
+            if id.trim().is_empty() || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(invalid(
+                    "ZOOM_CLIENT_ID",
+                    "must be the app's client id, without spaces",
+                ));
+            }
+            let url = |raw: &str, var: &'static str| -> Result<Url, ConfigError> {
+                let u = Url::parse(raw).map_err(|e| invalid(var, format!("not a URL ({e})")))?;
+                if !matches!(u.scheme(), "http" | "https") {
+                    return Err(invalid(var, "must be an http(s) URL"));
+                }
+                Ok(u)
+            };
+            Ok(ZoomSettings::Remote {
+                client_id: id.trim().to_owned(),
+                client_secret,
+                webhook_secret,
+                oauth_url: url(&args.zoom_oauth_url, "ZOOM_OAUTH_URL")?,
+                api_url: url(&args.zoom_api_url, "ZOOM_API_URL")?,
+            })
+        }
+    }
 }
 
 impl Config {
@@ -173,6 +325,20 @@ impl Config {
         if args.job_max_attempts == 0 {
             return Err(invalid("RAPPORT_JOB_MAX_ATTEMPTS", "must be at least 1"));
         }
+        let secret_key = secret_from(
+            &args.secret_key,
+            &args.secret_key_file,
+            "RAPPORT_SECRET_KEY",
+        )?;
+        let secret_key_previous = secret_from(
+            &args.secret_key_previous,
+            &None,
+            "RAPPORT_SECRET_KEY_PREVIOUS",
+        )?;
+        let zoom = zoom_settings(args)?;
+        if args.zoom_retention_days == 0 {
+            return Err(invalid("RAPPORT_ZOOM_RETENTION_DAYS", "must be at least 1"));
+        }
         Ok(Config {
             addr: args.addr,
             data_dir: args.data_dir.clone(),
@@ -184,6 +350,11 @@ impl Config {
             log_format: args.log_format,
             db_max_connections: args.db_max_connections,
             job_max_attempts: args.job_max_attempts,
+            secret_key,
+            secret_key_previous,
+            zoom,
+            zoom_data_compliance: args.zoom_data_compliance == OnOff::On,
+            zoom_retention_days: args.zoom_retention_days,
         })
     }
 

@@ -83,6 +83,13 @@ async fn serve(config: Config) -> Result<(), String> {
         }
         rapport::db::Backend::Postgres => tracing::info!("database: PostgreSQL"),
     }
+    match &state.zoom.simulator {
+        Some(sim) => tracing::info!(
+            "zoom: no ZOOM_CLIENT_ID set, so Rapport runs its Zoom simulator at http://{} (consent and account pages there; no Zoom account needed)",
+            sim.addr()
+        ),
+        None => tracing::info!(oauth = %state.zoom.issuer, "zoom: using the configured Zoom app"),
+    }
     if state.transport.is_dev_mailbox() {
         tracing::warn!(
             "mail: no RAPPORT_SMTP_URL set, so emails go to the dev mailbox at {}/dev/mailbox, which anyone who can reach Rapport can read",

@@ -472,10 +472,55 @@ struct SettingsPage {
     errors: FieldErrors,
     time_zones: &'static [&'static str],
     is_owner: bool,
+    zoom_enabled: bool,
+    embedded_zoom: bool,
+    zoom: Option<ZoomView>,
 }
 
-async fn settings_page(layout: Layout, user: CurrentUser) -> SettingsPage {
-    SettingsPage {
+/// The Zoom connection as the settings page shows it.
+struct ZoomView {
+    active: bool,
+    email: String,
+    plan: &'static str,
+    basic: bool,
+    connected_at: String,
+    missing_scopes: Vec<String>,
+}
+
+async fn zoom_view(state: &AppState, user: &CurrentUser) -> AppResult<(bool, Option<ZoomView>)> {
+    let mut pooled = state.db.acquire().await?;
+    let mut conn = pooled.conn();
+    let enabled =
+        crate::flags::is_enabled(&mut conn, crate::flags::ZOOM, user.org_id, user.user_id).await?;
+    if !enabled {
+        return Ok((false, None));
+    }
+    let view = crate::zoom::storage::for_user(&mut conn, user.user_id)
+        .await?
+        .map(|c| ZoomView {
+            active: c.is_active(),
+            email: c.external_email.clone().unwrap_or_default(),
+            plan: c.plan_label(),
+            basic: c.plan_type == Some(1),
+            connected_at: c
+                .connected_at
+                .with_timezone(&user.tz())
+                .format("%b %-d, %Y")
+                .to_string(),
+            missing_scopes: zoom_api::endpoints::describe_missing_scopes(
+                &zoom_api::ScopeSet::parse(&c.scopes),
+            ),
+        });
+    Ok((true, view))
+}
+
+async fn settings_page(
+    State(state): State<AppState>,
+    layout: Layout,
+    user: CurrentUser,
+) -> AppResult<SettingsPage> {
+    let (zoom_enabled, zoom) = zoom_view(&state, &user).await?;
+    Ok(SettingsPage {
         layout: layout.page("Settings", Nav::Settings),
         form: ProfileForm {
             name: user.name.clone(),
@@ -484,7 +529,10 @@ async fn settings_page(layout: Layout, user: CurrentUser) -> SettingsPage {
         errors: FieldErrors::new(),
         time_zones: time_zones(),
         is_owner: user.is_owner(),
-    }
+        zoom_enabled,
+        embedded_zoom: state.zoom.is_embedded(),
+        zoom,
+    })
 }
 
 async fn update_profile(
@@ -497,6 +545,7 @@ async fn update_profile(
     let name = errors.check("name", domain::required_text(&form.name, "Your name", 100));
     let tz = errors.check("time_zone", domain::time_zone(&form.time_zone));
     let (Some(name), Some(tz)) = (name, tz) else {
+        let (zoom_enabled, zoom) = zoom_view(&state, &user).await?;
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             SettingsPage {
@@ -505,6 +554,9 @@ async fn update_profile(
                 errors,
                 time_zones: time_zones(),
                 is_owner: user.is_owner(),
+                zoom_enabled,
+                embedded_zoom: state.zoom.is_embedded(),
+                zoom,
             },
         )
             .into_response());

@@ -33,6 +33,8 @@ pub struct CurrentUser {
     pub role: Role,
     pub time_zone: String,
     pub org_name: String,
+    /// `active` or `needs_reconnect` when Zoom is connected.
+    pub zoom_status: Option<String>,
     pub(crate) session_hash: String,
 }
 
@@ -56,6 +58,7 @@ impl From<SessionUser> for CurrentUser {
             role: Role::parse(&s.role),
             time_zone: s.time_zone,
             org_name: s.org_name,
+            zoom_status: s.zoom_status,
             session_hash: s.session_hash,
         }
     }

@@ -159,6 +159,7 @@ pub struct SessionUser {
     pub role: String,
     pub time_zone: String,
     pub org_name: String,
+    pub zoom_status: Option<String>,
 }
 
 pub async fn insert_session(
@@ -191,8 +192,9 @@ pub async fn find_session(
         SessionUser,
         fetch_optional,
         "SELECT s.id_hash AS session_hash, s.last_seen_at, u.id AS user_id, u.org_id, u.email, u.name, u.role, u.time_zone,
-                o.name AS org_name
+                o.name AS org_name, c.status AS zoom_status
          FROM sessions s JOIN users u ON u.id = s.user_id JOIN organizations o ON o.id = u.org_id
+         LEFT JOIN connections c ON c.user_id = u.id AND c.provider = 'zoom'
          WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
         id_hash,
         now,

@@ -21,18 +21,27 @@ pub const LEASE: Duration = Duration::minutes(2);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobKind {
     SendEmail,
+    ZoomRevoke,
+    ZoomWebhook,
+    ZoomDataCompliance,
 }
 
 impl JobKind {
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::SendEmail => "send_email",
+            JobKind::ZoomRevoke => "zoom_revoke",
+            JobKind::ZoomWebhook => "zoom_webhook",
+            JobKind::ZoomDataCompliance => "zoom_data_compliance",
         }
     }
 
     pub fn parse(raw: &str) -> Option<JobKind> {
         match raw {
             "send_email" => Some(JobKind::SendEmail),
+            "zoom_revoke" => Some(JobKind::ZoomRevoke),
+            "zoom_webhook" => Some(JobKind::ZoomWebhook),
+            "zoom_data_compliance" => Some(JobKind::ZoomDataCompliance),
             _ => None,
         }
     }

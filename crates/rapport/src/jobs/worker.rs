@@ -27,6 +27,8 @@ impl From<sqlx::Error> for JobError {
 /// Longest pause between polls when idle; a job queued by this process wakes the worker at once,
 /// one queued by another node is seen within this time.
 const IDLE_POLL: StdDuration = StdDuration::from_millis(1000);
+/// How often a worker purges expired states, sessions and stale Zoom data.
+const MAINTENANCE_EVERY: StdDuration = StdDuration::from_secs(600);
 
 pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let worker_id = format!(
@@ -35,9 +37,16 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
         crate::crypto::random_token().get(..8).unwrap_or("w")
     );
     tracing::info!(worker = %worker_id, "job worker started");
+    let mut last_maintenance: Option<std::time::Instant> = None;
     loop {
         if *shutdown.borrow() {
             break;
+        }
+        if last_maintenance.is_none_or(|t| t.elapsed() > MAINTENANCE_EVERY) {
+            last_maintenance = Some(std::time::Instant::now());
+            if let Err(err) = crate::zoom::jobs::maintenance(&state).await {
+                tracing::error!(error = %err, "maintenance failed");
+            }
         }
         match run_one(&state, &worker_id).await {
             Ok(true) => continue,
@@ -93,11 +102,23 @@ async fn dispatch(state: &AppState, job: &ClaimedJob) -> Result<(), JobError> {
                 .map_err(|e| JobError::Permanent(format!("unreadable payload: {e}")))?;
             crate::mail::deliver(state, payload.outbox_id).await
         }
+        Some(JobKind::ZoomRevoke) => crate::zoom::jobs::revoke(state, payload_of(job)?).await,
+        Some(JobKind::ZoomWebhook) => {
+            crate::zoom::jobs::handle_webhook(state, payload_of(job)?).await
+        }
+        Some(JobKind::ZoomDataCompliance) => {
+            crate::zoom::jobs::data_compliance(state, payload_of(job)?).await
+        }
         None => Err(JobError::Permanent(format!(
             "unknown job kind {:?}",
             job.kind
         ))),
     }
+}
+
+fn payload_of<P: serde::de::DeserializeOwned>(job: &ClaimedJob) -> Result<P, JobError> {
+    job.payload()
+        .map_err(|e| JobError::Permanent(format!("unreadable payload: {e}")))
 }
 
 /// Runs jobs until none is due. For tests and `rapport` commands that want the queue drained.

@@ -37,6 +37,8 @@ pub struct Layout {
     pub csrf: String,
     pub flash: Option<Flash>,
     pub dev_mailbox: bool,
+    /// Shows the "reconnect Zoom" banner on every page.
+    pub zoom_needs_reconnect: bool,
 }
 
 impl Layout {
@@ -70,10 +72,15 @@ impl FromRequestParts<AppState> for Layout {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let user = parts.extensions.get::<CurrentUser>().cloned();
+        let zoom_needs_reconnect = user
+            .as_ref()
+            .is_some_and(|u| u.zoom_status.as_deref() == Some("needs_reconnect"));
         Ok(Layout {
+            zoom_needs_reconnect,
             title: String::new(),
             nav: Nav::None,
-            user: parts.extensions.get::<CurrentUser>().cloned(),
+            user,
             csrf: parts
                 .extensions
                 .get::<CsrfToken>()

@@ -122,6 +122,12 @@ pub fn test_config(data_dir: PathBuf, database_url: String, extra: &[&str]) -> C
         database_url,
         "--job-max-attempts".into(),
         "4".into(),
+        // Every test app runs its own embedded Zoom simulator on a random port.
+        "--zoom-sim-addr".into(),
+        "127.0.0.1:0".into(),
+        // PostgreSQL needs an explicit key (nodes must share it); SQLite tests use it too.
+        "--secret-key".into(),
+        rapport::vault::generate_key(),
     ];
     argv.extend(extra.iter().map(|s| (*s).to_owned()));
     let args = Args::try_parse_from(argv).expect("test arguments parse");

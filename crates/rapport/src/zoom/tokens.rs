@@ -1,0 +1,184 @@
+//! Access tokens for calls to Zoom, refreshed shortly before they expire by one caller at a
+//! time across every node. Zoom rotates refresh tokens strictly (the old one dies on use), so
+//! two concurrent refreshes would lose the connection: a lease in the database makes the refresh
+//! single-flight, the holder re-reads the row after taking it (someone may just have refreshed),
+//! and the write is fenced by the row's version.
+
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use zoom_api::{AccessToken, RefreshToken};
+
+use crate::app::AppState;
+use crate::zoom::storage::{self, ConnectionRow};
+use crate::zoom::{PROVIDER, expose};
+
+/// Refresh when less than this is left, so a token never expires mid-request.
+pub const REFRESH_MARGIN: Duration = Duration::minutes(5);
+/// How long a refresh may hold the lease; longer than the Zoom client's timeout.
+const LEASE: Duration = Duration::seconds(30);
+/// How long a caller waits for another's refresh before giving up.
+const WAIT_LIMIT: StdDuration = StdDuration::from_secs(20);
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("Zoom is not connected")]
+    NotConnected,
+    #[error("the Zoom connection needs reconnecting")]
+    NeedsReconnect,
+    #[error("Zoom could not be reached to renew access: {0}")]
+    Transient(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored Zoom credentials could not be read: {0}")]
+    Vault(#[from] crate::vault::VaultError),
+}
+
+pub fn access_context(user_id: i64) -> String {
+    format!("{PROVIDER}:{user_id}:access_token")
+}
+
+pub fn refresh_context(user_id: i64) -> String {
+    format!("{PROVIDER}:{user_id}:refresh_token")
+}
+
+/// A usable access token for the user's Zoom connection, refreshing it first if needed.
+pub async fn access_token(state: &AppState, user_id: i64) -> Result<AccessToken, TokenError> {
+    let row = load_for_user(state, user_id)
+        .await?
+        .ok_or(TokenError::NotConnected)?;
+    if !row.is_active() {
+        return Err(TokenError::NeedsReconnect);
+    }
+    if row.access_expires_at - REFRESH_MARGIN > state.clock.now() {
+        return open_access(state, &row);
+    }
+    refresh(state, row.id).await
+}
+
+fn open_access(state: &AppState, row: &ConnectionRow) -> Result<AccessToken, TokenError> {
+    let secret = state
+        .zoom
+        .vault
+        .open(&row.access_token, &access_context(row.user_id))?;
+    Ok(AccessToken::new(expose(&secret)))
+}
+
+async fn load_for_user(
+    state: &AppState,
+    user_id: i64,
+) -> Result<Option<ConnectionRow>, sqlx::Error> {
+    let mut pooled = state.db.acquire().await?;
+    storage::for_user(&mut pooled.conn(), user_id).await
+}
+
+async fn load(state: &AppState, id: i64) -> Result<Option<ConnectionRow>, sqlx::Error> {
+    let mut pooled = state.db.acquire().await?;
+    storage::by_id(&mut pooled.conn(), id).await
+}
+
+/// Refreshes connection `id` unless someone else is doing it or just did.
+pub async fn refresh(state: &AppState, id: i64) -> Result<AccessToken, TokenError> {
+    let owner = crate::crypto::random_token();
+    let started = std::time::Instant::now();
+    loop {
+        let now = state.clock.now();
+        let took = {
+            let mut pooled = state.db.acquire().await?;
+            storage::take_refresh_lease(&mut pooled.conn(), id, &owner, now, now + LEASE).await?
+        };
+        // Re-read after the attempt: the token may have been refreshed while we waited.
+        let row = load(state, id).await?.ok_or(TokenError::NotConnected)?;
+        if !row.is_active() {
+            return Err(TokenError::NeedsReconnect);
+        }
+        if row.access_expires_at - REFRESH_MARGIN > now {
+            if took {
+                let mut pooled = state.db.acquire().await?;
+                storage::release_refresh_lease(&mut pooled.conn(), id, &owner).await?;
+            }
+            return open_access(state, &row);
+        }
+        if took {
+            return refresh_holding_lease(state, &row, &owner).await;
+        }
+        if started.elapsed() > WAIT_LIMIT {
+            return Err(TokenError::Transient(
+                "another refresh of this connection did not finish".into(),
+            ));
+        }
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+    }
+}
+
+async fn refresh_holding_lease(
+    state: &AppState,
+    row: &ConnectionRow,
+    owner: &str,
+) -> Result<AccessToken, TokenError> {
+    let refresh_token = state
+        .zoom
+        .vault
+        .open(&row.refresh_token, &refresh_context(row.user_id))?;
+    let result = state
+        .zoom
+        .oauth
+        .refresh(&RefreshToken::new(expose(&refresh_token)))
+        .await;
+    let now = state.clock.now();
+    let mut pooled = state.db.acquire().await?;
+    let mut conn = pooled.conn();
+    match result {
+        Ok(tokens) => {
+            let sealed_access = state.zoom.vault.seal(
+                tokens.access_token.expose_secret(),
+                &access_context(row.user_id),
+            );
+            let sealed_refresh = state.zoom.vault.seal(
+                tokens.refresh_token.expose_secret(),
+                &refresh_context(row.user_id),
+            );
+            let scopes: Vec<&str> = tokens.scopes.iter().collect();
+            let scopes = scopes.join(" ");
+            let new = storage::NewTokens {
+                sealed_access: &sealed_access,
+                sealed_refresh: &sealed_refresh,
+                expires_at: tokens.expires_at,
+                scopes: &scopes,
+            };
+            let stored =
+                storage::store_refreshed(&mut conn, row.id, row.version, &new, now).await?;
+            if !stored {
+                // Only possible if our lease expired and another caller refreshed too: Zoom has
+                // then invalidated one of the two refresh tokens, and the row holds the other.
+                tracing::error!(
+                    connection = row.id,
+                    "refresh raced past its lease; keeping the stored tokens"
+                );
+            }
+            metrics::counter!("rapport_zoom_token_refreshes_total", "outcome" => "ok").increment(1);
+            tracing::info!(connection = row.id, "Zoom access token refreshed");
+            Ok(tokens.access_token)
+        }
+        Err(err) if err.needs_reconnect() => {
+            storage::mark_needs_reconnect(
+                &mut conn,
+                row.id,
+                "Zoom no longer accepts this connection's authorization",
+                now,
+            )
+            .await?;
+            metrics::counter!("rapport_zoom_token_refreshes_total", "outcome" => "grant_dead")
+                .increment(1);
+            tracing::warn!(connection = row.id, error = %err, "Zoom refused the refresh: connection needs reconnecting");
+            Err(TokenError::NeedsReconnect)
+        }
+        Err(err) => {
+            storage::release_refresh_lease(&mut conn, row.id, owner).await?;
+            metrics::counter!("rapport_zoom_token_refreshes_total", "outcome" => "transient")
+                .increment(1);
+            tracing::warn!(connection = row.id, error = %err, "Zoom refresh failed; will retry on next use");
+            Err(TokenError::Transient(err.to_string()))
+        }
+    }
+}
