@@ -291,6 +291,8 @@ pub(crate) async fn middleware(
         HeaderValue::from_str(&ids::tracking_id()).unwrap_or(HeaderValue::from_static("")),
     );
     let status = response.status().as_u16();
+    // Path only: query strings can carry tokens.
+    tracing::debug!(%method, %path, status, fault = fault.as_deref().unwrap_or("-"), "zoom-sim request");
     {
         let mut g = state.lock();
         // Bounded so that long benchmark runs do not grow memory without limit.
