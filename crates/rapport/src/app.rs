@@ -82,8 +82,22 @@ fn metrics_handle() -> PrometheusHandle {
 }
 
 impl AppState {
-    /// Connects to the database and applies migrations.
+    /// Connects to the database and applies migrations, for a server (starts the embedded Zoom
+    /// simulator when no Zoom credentials are configured).
     pub async fn new(config: Config, clock: Clock) -> Result<AppState, StartError> {
+        AppState::build(config, clock, true).await
+    }
+
+    /// The same for a one-shot command: does not start the Zoom simulator.
+    pub async fn for_command(config: Config, clock: Clock) -> Result<AppState, StartError> {
+        AppState::build(config, clock, false).await
+    }
+
+    async fn build(
+        config: Config,
+        clock: Clock,
+        run_simulator: bool,
+    ) -> Result<AppState, StartError> {
         if config.database_url.starts_with("sqlite:") {
             std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
                 path: config.data_dir.display().to_string(),
@@ -93,7 +107,7 @@ impl AppState {
         let db = Db::connect(&config.database_url, config.db_max_connections).await?;
         db.migrate().await?;
         let transport = Transport::from_config(&config)?;
-        let zoom = crate::zoom::Zoom::start(&config, &clock).await?;
+        let zoom = crate::zoom::Zoom::start(&config, &clock, run_simulator).await?;
         let csp = crate::web::headers::content_security_policy(&zoom.oauth_origin());
         Ok(AppState {
             zoom: Arc::new(zoom),

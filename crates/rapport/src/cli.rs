@@ -31,6 +31,48 @@ pub enum Command {
     /// Developer tools.
     #[command(subcommand)]
     Dev(DevCommand),
+    /// Feature flags (e.g. turn Zoom on for a test account first, for everyone later).
+    #[command(subcommand)]
+    Flags(FlagsCommand),
+    /// The key that encrypts Zoom tokens at rest.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlagsCommand {
+    /// Show every flag.
+    Show,
+    /// Change a flag. Takes effect on every node without a restart.
+    Set(FlagSetArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["org", "user", "all", "off"])))]
+pub struct FlagSetArgs {
+    /// The flag, e.g. `zoom`.
+    pub name: String,
+    /// Turn it on for this organization (by name), in addition to those already listed.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Turn it on for this user (by email), in addition to those already listed.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Turn it on for everyone.
+    #[arg(long)]
+    pub all: bool,
+    /// Turn it off for everyone.
+    #[arg(long)]
+    pub off: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Print a new random key for RAPPORT_SECRET_KEY.
+    GenerateKey,
+    /// Re-encrypt every stored token with the current key (RAPPORT_SECRET_KEY), reading old values
+    /// with RAPPORT_SECRET_KEY_PREVIOUS. Afterwards the previous key can be removed.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use rapport::app::{AppState, Application};
-use rapport::cli::{Cli, Command, DevCommand, UserCommand};
+use rapport::cli::{Cli, Command, DevCommand, FlagsCommand, SecretsCommand, UserCommand};
 use rapport::clock::Clock;
 use rapport::config::Config;
 use tokio::sync::watch;
@@ -36,14 +36,14 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             } else {
                 "PostgreSQL"
             };
-            AppState::new(config, Clock::system())
+            AppState::for_command(config, Clock::system())
                 .await
                 .map_err(|e| e.to_string())?;
             println!("Migrations applied ({backend}).");
             Ok(())
         }
         Command::User(UserCommand::Add(args)) => {
-            let state = AppState::new(config, Clock::system())
+            let state = AppState::for_command(config, Clock::system())
                 .await
                 .map_err(|e| e.to_string())?;
             let message = rapport::seed::add_user(&state, &args)
@@ -52,8 +52,34 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             println!("{message}");
             Ok(())
         }
+        Command::Flags(command) => {
+            let state = AppState::for_command(config, Clock::system())
+                .await
+                .map_err(|e| e.to_string())?;
+            let message = match command {
+                FlagsCommand::Show => rapport::seed::show_flags(&state).await,
+                FlagsCommand::Set(args) => rapport::seed::set_flag(&state, &args).await,
+            }
+            .map_err(|e| e.to_string())?;
+            println!("{message}");
+            Ok(())
+        }
+        Command::Secrets(SecretsCommand::GenerateKey) => {
+            println!("{}", rapport::vault::generate_key());
+            Ok(())
+        }
+        Command::Secrets(SecretsCommand::Rotate) => {
+            let state = AppState::for_command(config, Clock::system())
+                .await
+                .map_err(|e| e.to_string())?;
+            let message = rapport::seed::rotate_secrets(&state)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{message}");
+            Ok(())
+        }
         Command::Dev(DevCommand::Seed(args)) => {
-            let state = AppState::new(config, Clock::system())
+            let state = AppState::for_command(config, Clock::system())
                 .await
                 .map_err(|e| e.to_string())?;
             let started = std::time::Instant::now();

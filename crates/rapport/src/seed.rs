@@ -109,6 +109,109 @@ pub async fn add_user(
     ))
 }
 
+/// `rapport flags set`.
+pub async fn set_flag(
+    state: &AppState,
+    args: &crate::cli::FlagSetArgs,
+) -> Result<String, CommandError> {
+    use crate::flags::{self, Change};
+    if !flags::KNOWN.contains(&args.name.as_str()) {
+        return Err(CommandError::Invalid {
+            field: "NAME",
+            message: format!("unknown flag; known flags: {}", flags::KNOWN.join(", ")),
+        });
+    }
+    let mut tx = state.db.begin().await?;
+    let change = if args.off {
+        Change::Off
+    } else if args.all {
+        Change::All
+    } else if let Some(org) = &args.org {
+        let id = accounts_storage::find_organization_by_name(&mut tx.conn(), org)
+            .await?
+            .ok_or_else(|| CommandError::Invalid {
+                field: "--org",
+                message: format!("no organization is named {org:?}"),
+            })?;
+        Change::AddOrg(id)
+    } else if let Some(email) = &args.user {
+        let (user, _) =
+            accounts_storage::find_user_by_email(&mut tx.conn(), &email.trim().to_lowercase())
+                .await?
+                .ok_or_else(|| CommandError::Invalid {
+                    field: "--user",
+                    message: format!("no user has the email {email:?}"),
+                })?;
+        Change::AddUser(user.id)
+    } else {
+        return Err(CommandError::Invalid {
+            field: "NAME",
+            message: "say --org, --user, --all or --off".into(),
+        });
+    };
+    flags::set(&mut tx.conn(), &args.name, change, state.clock.now()).await?;
+    let description = flags::describe(&mut tx.conn(), &args.name).await?;
+    tx.commit().await?;
+    Ok(description)
+}
+
+pub async fn show_flags(state: &AppState) -> Result<String, CommandError> {
+    let mut pooled = state.db.acquire().await?;
+    let mut lines = Vec::new();
+    for name in crate::flags::KNOWN {
+        lines.push(crate::flags::describe(&mut pooled.conn(), name).await?);
+    }
+    Ok(lines.join("\n"))
+}
+
+/// `rapport secrets rotate`: re-seals every stored token under the current key.
+pub async fn rotate_secrets(state: &AppState) -> Result<String, CommandError> {
+    use crate::zoom::tokens::{access_context, refresh_context};
+    let vault = &state.zoom.vault;
+    let mut tx = state.db.begin().await?;
+    let rows = crate::sql_as!(
+        &mut tx.conn(),
+        (i64, i64, String, String),
+        fetch_all,
+        "SELECT id, user_id, access_token, refresh_token FROM connections"
+    )?;
+    let mut rotated = 0;
+    for (id, user_id, access, refresh) in &rows {
+        if !vault.is_stale(access) && !vault.is_stale(refresh) {
+            continue;
+        }
+        let open = |sealed: &str, ctx: &str| {
+            vault
+                .open(sealed, ctx)
+                .map_err(|e| CommandError::Other(format!("connection {id}: {e}")))
+        };
+        let a = open(access, &access_context(*user_id))?;
+        let r = open(refresh, &refresh_context(*user_id))?;
+        let new_access = vault.seal(
+            secrecy::ExposeSecret::expose_secret(&a),
+            &access_context(*user_id),
+        );
+        let new_refresh = vault.seal(
+            secrecy::ExposeSecret::expose_secret(&r),
+            &refresh_context(*user_id),
+        );
+        crate::sql_execute!(
+            &mut tx.conn(),
+            "UPDATE connections SET access_token = $2, refresh_token = $3, version = version + 1 WHERE id = $1",
+            id,
+            new_access,
+            new_refresh
+        )?;
+        rotated += 1;
+    }
+    tx.commit().await?;
+    Ok(format!(
+        "Re-encrypted {rotated} of {} connections with key {}. Values sealed for pending jobs are re-read with the previous key until they run; keep RAPPORT_SECRET_KEY_PREVIOUS until the job queue is empty.",
+        rows.len(),
+        vault.key_id()
+    ))
+}
+
 const ZONES: &[&str] = &[
     "America/New_York",
     "America/Chicago",

@@ -84,7 +84,13 @@ struct SimulatorApp {
 }
 
 impl Zoom {
-    pub async fn start(config: &Config, clock: &Clock) -> Result<Zoom, ZoomSetupError> {
+    /// Sets up the Zoom client. In simulator mode, `run_simulator` starts it (for `serve`); the
+    /// one-shot commands (`migrate`, `user add`, …) leave it to the running server.
+    pub async fn start(
+        config: &Config,
+        clock: &Clock,
+        run_simulator: bool,
+    ) -> Result<Zoom, ZoomSetupError> {
         let vault = Vault::from_config(config)?;
         let redirect_url = parse_url(&config.url_for("/settings/zoom/callback"))?;
         let webhook_url = parse_url(&config.url_for("/webhooks/zoom"))?;
@@ -110,6 +116,21 @@ impl Zoom {
                 webhook_secret.clone(),
                 None,
             ),
+            ZoomSettings::EmbeddedSimulator { addr } if !run_simulator => {
+                let app = simulator_app(&config.data_dir)?;
+                let base = parse_url(&format!("http://{addr}"))?;
+                (
+                    ZoomConfig::new(
+                        app.client_id,
+                        SecretString::from(app.client_secret),
+                        redirect_url.clone(),
+                    )
+                    .with_oauth_base(base.clone())
+                    .with_api_base(base),
+                    Some(SecretString::from(app.webhook_secret)),
+                    None,
+                )
+            }
             ZoomSettings::EmbeddedSimulator { addr } => {
                 let app = simulator_app(&config.data_dir)?;
                 let handle = zoom_sim::ZoomSim::builder()
