@@ -1,7 +1,7 @@
 //! Storage on both databases: migrations, readiness.
 
 use crate::both_databases;
-use crate::support::TestApp;
+use crate::support::{Db, TestApp};
 
 both_databases!(ready_after_migrations, |app: TestApp| async move {
     let (status, body) = app.get_text("/readyz").await;
@@ -21,3 +21,132 @@ both_databases!(sign_up_lands_on_contacts, |app: TestApp| async move {
     assert!(body.contains("No contacts yet"), "{body}");
     assert!(body.contains("Analytical Engines"));
 });
+
+/// Tables and columns (name, and whether NULL is refused) of a fresh database.
+async fn schema_of(app: &TestApp) -> std::collections::BTreeSet<(String, String, bool)> {
+    let mut pooled = app.state.db.acquire().await.unwrap();
+    let mut conn = pooled.conn();
+    let rows: Vec<(String, String, bool)> = match app.db {
+        Db::Sqlite => rapport::sql_as!(
+            &mut conn,
+            (String, String, bool),
+            fetch_all,
+            "SELECT m.name, p.name, (p.\"notnull\" = 1 OR p.pk > 0)
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'"
+        ),
+        Db::Postgres => rapport::sql_as!(
+            &mut conn,
+            (String, String, bool),
+            fetch_all,
+            "SELECT table_name::text, column_name::text, is_nullable = 'NO'
+             FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'"
+        ),
+    }
+    .unwrap();
+    rows.into_iter().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_and_postgres_schemas_match() {
+    let sqlite = TestApp::spawn(Db::Sqlite).await;
+    let Some(postgres) = TestApp::spawn_postgres_or_skip().await else {
+        return;
+    };
+    let lite = schema_of(&sqlite).await;
+    let pg = schema_of(&postgres).await;
+    assert!(lite.len() > 50, "{lite:?}");
+    let only_lite: Vec<_> = lite.difference(&pg).collect();
+    let only_pg: Vec<_> = pg.difference(&lite).collect();
+    assert!(
+        only_lite.is_empty() && only_pg.is_empty(),
+        "only in SQLite: {only_lite:?}\nonly in PostgreSQL: {only_pg:?}"
+    );
+}
+
+both_databases!(
+    contact_list_query_uses_the_org_sort_index,
+    |app: TestApp| async move {
+        // Keep the whole app (and its data directory) alive, not just the fields used below.
+        let app = app;
+        let now = app.state.clock.now();
+        let mut tx = app.state.db.begin().await.unwrap();
+        let mut orgs = Vec::new();
+        for name in ["Big Org", "Small Org"] {
+            orgs.push(
+                rapport::accounts::storage::insert_organization(&mut tx.conn(), name, now)
+                    .await
+                    .unwrap(),
+            );
+        }
+        for i in 0..2000 {
+            let org = if i % 10 == 0 { orgs[1] } else { orgs[0] };
+            let data = rapport::contacts::storage::ContactData {
+                name: format!("Contact {:05}", (i * 7919) % 2000),
+                email: Some(format!("c{i}@example.com")),
+                phone: None,
+                company: None,
+                job_title: None,
+                time_zone: None,
+                notes: None,
+            };
+            rapport::contacts::storage::insert(&mut tx.conn(), org, None, &data, now)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut pooled = app.state.db.acquire().await.unwrap();
+        let mut conn = pooled.conn();
+        // The list query of contacts::storage::list, first page and a later page.
+        let query = |org: i64, after: &str| {
+            format!(
+            "SELECT id, name, email, phone, company, job_title, time_zone, notes, sort_key, created_at, updated_at
+             FROM contacts
+             WHERE org_id = {org} AND (sort_key > '{after}' OR (sort_key = '{after}' AND id > 0))
+             ORDER BY sort_key, id LIMIT 51"
+        )
+        };
+        let plans: Vec<String> = match app.db {
+            Db::Sqlite => {
+                rapport::sql_execute!(&mut conn, "ANALYZE").unwrap();
+                let mut plans = Vec::new();
+                for after in ["", "contact 01000"] {
+                    let sql = format!("EXPLAIN QUERY PLAN {}", query(orgs[0], after));
+                    let rows: Vec<(i64, i64, i64, String)> = rapport::sql_as!(
+                        &mut conn,
+                        (i64, i64, i64, String),
+                        fetch_all,
+                        sqlx::AssertSqlSafe(sql)
+                    )
+                    .unwrap();
+                    plans.push(rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n"));
+                }
+                plans
+            }
+            Db::Postgres => {
+                rapport::sql_execute!(&mut conn, "ANALYZE contacts").unwrap();
+                let mut plans = Vec::new();
+                for after in ["", "contact 01000"] {
+                    let sql = format!("EXPLAIN {}", query(orgs[0], after));
+                    let rows: Vec<String> = rapport::sql_scalar!(
+                        &mut conn,
+                        String,
+                        fetch_all,
+                        sqlx::AssertSqlSafe(sql)
+                    )
+                    .unwrap();
+                    plans.push(rows.join("\n"));
+                }
+                plans
+            }
+        };
+        for plan in plans {
+            assert!(plan.contains("contacts_org_sort"), "{plan}");
+            assert!(
+                !plan.contains("TEMP B-TREE") && !plan.contains("Sort "),
+                "the index gives the order: {plan}"
+            );
+        }
+    }
+);
