@@ -179,12 +179,18 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: Config, clock: Clock) -> Result<Application, StartError> {
+    pub async fn build(mut config: Config, clock: Clock) -> Result<Application, StartError> {
         let addr = config.addr;
-        let state = AppState::new(config, clock).await?;
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
+        // With port 0 the OS picks the port: links in emails must carry the one actually bound.
+        if !config.public_url_explicit
+            && let Ok(bound) = listener.local_addr()
+        {
+            let _ = config.public_url.set_port(Some(bound.port()));
+        }
+        let state = AppState::new(config, clock).await?;
         Ok(Application { state, listener })
     }
 

@@ -340,6 +340,10 @@ struct ShowPage {
     contact: ContactRow,
     timeline: Vec<ActivityRow>,
     viewer_tz: Tz,
+    meetings: Vec<crate::meetings::storage::MeetingRow>,
+    zoom_enabled: bool,
+    zoom_connected: bool,
+    viewer_id: i64,
 }
 
 impl ShowPage {
@@ -347,6 +351,13 @@ impl ShowPage {
         a.created_at
             .with_timezone(&self.viewer_tz)
             .format("%b %-d, %Y at %H:%M")
+            .to_string()
+    }
+
+    fn meeting_when(&self, m: &crate::meetings::storage::MeetingRow) -> String {
+        m.start_at
+            .with_timezone(&self.viewer_tz)
+            .format("%a %b %-d, %Y · %H:%M")
             .to_string()
     }
 
@@ -374,11 +385,36 @@ async fn show(
         .await?
         .ok_or(AppError::NotFound)?;
     let timeline = activity::for_contact(&mut conn, user.org_id, id, 100).await?;
+    let zoom_enabled =
+        crate::flags::is_enabled(&mut conn, crate::flags::ZOOM, user.org_id, user.user_id).await?;
+    let (meetings, zoom_connected) = if zoom_enabled {
+        let mut meetings =
+            crate::meetings::storage::for_contact(&mut conn, user.org_id, id).await?;
+        // Upcoming first (soonest at the top), then past meetings, most recent first.
+        let now = state.clock.now();
+        meetings.sort_by_key(|m| {
+            if m.end_at() >= now {
+                (0, m.start_at.timestamp())
+            } else {
+                (1, -m.start_at.timestamp())
+            }
+        });
+        let connected = crate::zoom::storage::for_user(&mut conn, user.user_id)
+            .await?
+            .is_some_and(|c| c.is_active());
+        (meetings, connected)
+    } else {
+        (Vec::new(), false)
+    };
     Ok(ShowPage {
         layout: layout.page(contact.name.clone(), Nav::Contacts),
         contact,
         timeline,
         viewer_tz: user.tz(),
+        meetings,
+        zoom_enabled,
+        zoom_connected,
+        viewer_id: user.user_id,
     })
 }
 

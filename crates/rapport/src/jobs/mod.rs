@@ -24,6 +24,7 @@ pub enum JobKind {
     ZoomRevoke,
     ZoomWebhook,
     ZoomDataCompliance,
+    ReconcileMeeting,
 }
 
 impl JobKind {
@@ -33,6 +34,7 @@ impl JobKind {
             JobKind::ZoomRevoke => "zoom_revoke",
             JobKind::ZoomWebhook => "zoom_webhook",
             JobKind::ZoomDataCompliance => "zoom_data_compliance",
+            JobKind::ReconcileMeeting => "reconcile_meeting",
         }
     }
 
@@ -42,6 +44,7 @@ impl JobKind {
             "zoom_revoke" => Some(JobKind::ZoomRevoke),
             "zoom_webhook" => Some(JobKind::ZoomWebhook),
             "zoom_data_compliance" => Some(JobKind::ZoomDataCompliance),
+            "reconcile_meeting" => Some(JobKind::ReconcileMeeting),
             _ => None,
         }
     }

@@ -106,6 +106,9 @@ async fn dispatch(state: &AppState, job: &ClaimedJob) -> Result<(), JobError> {
         Some(JobKind::ZoomWebhook) => {
             crate::zoom::jobs::handle_webhook(state, payload_of(job)?).await
         }
+        Some(JobKind::ReconcileMeeting) => {
+            crate::meetings::service::reconcile(state, payload_of(job)?).await
+        }
         Some(JobKind::ZoomDataCompliance) => {
             crate::zoom::jobs::data_compliance(state, payload_of(job)?).await
         }

@@ -1,27 +1,10 @@
-//! Meetings with contacts. The Zoom connection that schedules them is not built yet; this page
-//! lists what exists and says how meetings will appear.
+//! Meetings with contacts: schedule (with the contact's invitation), list, start, reschedule,
+//! cancel, and changes made in Zoom.
 
-use askama::Template;
-use askama_web::WebTemplate;
-use axum::Router;
-use axum::routing::get;
+pub mod form;
+pub mod invite;
+pub mod routes;
+pub mod service;
+pub mod storage;
 
-use crate::accounts::CurrentUser;
-use crate::app::AppState;
-use crate::web::{Layout, Nav};
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/meetings", get(page))
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "meetings/list.html")]
-struct MeetingsPage {
-    layout: Layout,
-}
-
-async fn page(layout: Layout, _user: CurrentUser) -> MeetingsPage {
-    MeetingsPage {
-        layout: layout.page("Meetings", Nav::Meetings),
-    }
-}
+pub use routes::router;

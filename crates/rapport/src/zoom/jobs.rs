@@ -35,6 +35,8 @@ pub async fn purge_connection(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     storage::delete(conn, connection.id).await?;
+    crate::meetings::storage::unlink_host(conn, connection.user_id, now).await?;
+    crate::meetings::storage::fail_pending_of_host(conn, connection.user_id, now).await?;
     activity::record(
         conn,
         connection.org_id,
@@ -119,8 +121,7 @@ pub async fn handle_webhook(state: &AppState, job: WebhookJob) -> Result<(), Job
             tx.commit().await?;
             Ok(())
         }
-        // Meetings arrive with the meetings capability; until then these are acknowledged.
-        _ => Ok(()),
+        _ => crate::meetings::service::apply_zoom_event(state, &event).await,
     }
 }
 

@@ -1,0 +1,637 @@
+//! Scheduling in the order DESIGN §4 asks: a pending record, then Zoom, then one transaction
+//! that stores Zoom's answer and queues the invitation. A Zoom call whose outcome is unknown is
+//! settled by a reconciliation job that looks the meeting up in the user's Zoom account: never a
+//! blind second create.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use zoom_api::meetings::{
+    DeleteOptions, ListMeetings, MeetingSettings, MeetingUpdate, NewMeeting as ZoomNewMeeting,
+};
+
+use crate::accounts::CurrentUser;
+use crate::app::AppState;
+use crate::contacts::activity;
+use crate::contacts::storage::ContactRow;
+use crate::db::Conn;
+use crate::jobs::worker::JobError;
+use crate::jobs::{self, JobKind};
+use crate::meetings::form::ValidMeeting;
+use crate::meetings::invite::{self, Kind, Parties};
+use crate::meetings::storage::{self, MeetingRow, NewMeeting, ZoomFields};
+use crate::zoom::tokens::{self, TokenError};
+
+/// What went wrong, in words the user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum MeetingError {
+    #[error("Connect Zoom in Settings before scheduling meetings.")]
+    NotConnected,
+    #[error("Your Zoom connection needs reconnecting. Reconnect it in Settings, then try again.")]
+    NeedsReconnect,
+    #[error("Rapport is missing Zoom permissions ({0}). Reconnect Zoom in Settings to grant them.")]
+    MissingScopes(String),
+    #[error("You have reached Zoom's daily limit of meeting changes{0}. Try again after that.")]
+    DailyLimit(String),
+    #[error("Zoom is busy right now. Wait a moment and try again.")]
+    RateLimited,
+    #[error("Zoom refused the meeting: {0}")]
+    Rejected(String),
+    #[error("Zoom could not be reached. Nothing was created; try again in a moment.")]
+    Unavailable,
+    #[error("This meeting has already started in Zoom, so it cannot be changed now.")]
+    InProgress,
+    #[error("This meeting has already ended in Zoom.")]
+    Ended,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<TokenError> for MeetingError {
+    fn from(e: TokenError) -> MeetingError {
+        match e {
+            TokenError::NotConnected => MeetingError::NotConnected,
+            TokenError::NeedsReconnect => MeetingError::NeedsReconnect,
+            TokenError::Transient(_) => MeetingError::Unavailable,
+            TokenError::Database(e) => MeetingError::Database(e),
+            TokenError::Vault(e) => MeetingError::Internal(e.to_string()),
+        }
+    }
+}
+
+fn from_zoom(err: zoom_api::Error) -> MeetingError {
+    use zoom_api::Error as Z;
+    match err {
+        Z::GrantDead { .. } | Z::AccessTokenInvalid { .. } => MeetingError::NeedsReconnect,
+        Z::MissingScopes { scopes } => MeetingError::MissingScopes(scopes.join(", ")),
+        Z::RateLimited {
+            kind: zoom_api::RateLimitKind::PerSecond,
+            ..
+        } => MeetingError::RateLimited,
+        Z::RateLimited { retry_at, .. } => MeetingError::DailyLimit(
+            retry_at
+                .map(|t| format!(" (it resets at {} UTC)", t.format("%Y-%m-%d %H:%M")))
+                .unwrap_or_default(),
+        ),
+        Z::Validation { message, .. } => MeetingError::Rejected(message),
+        Z::MeetingInProgress => MeetingError::InProgress,
+        Z::MeetingEnded => MeetingError::Ended,
+        other => {
+            tracing::warn!(error = %other, "Zoom call failed");
+            MeetingError::Unavailable
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReconcileJob {
+    pub meeting_id: i64,
+}
+
+/// The outcome of a schedule request.
+pub enum Scheduled {
+    Created(i64),
+    /// The same form was submitted before: here is that meeting.
+    AlreadySubmitted(i64),
+    /// Zoom did not answer; reconciliation will settle it.
+    Unknown(i64),
+}
+
+fn ics_uid(state: &AppState) -> String {
+    let host = state
+        .config
+        .public_url
+        .host_str()
+        .unwrap_or("rapport.local")
+        .to_owned();
+    format!("rapport-{}@{host}", &crate::crypto::random_token()[..20])
+}
+
+fn zoom_request(m: &ValidMeeting) -> ZoomNewMeeting {
+    let mut request = ZoomNewMeeting::scheduled(
+        m.topic.clone(),
+        m.start_at,
+        u32::try_from(m.duration_minutes).unwrap_or(30),
+    );
+    request.timezone = Some(m.time_zone.name().to_owned());
+    request.agenda = m.agenda.clone();
+    // Zoom emails the host about its own meetings only when asked; Rapport sends the contact's.
+    let mut settings = MeetingSettings::default();
+    if m.record_cloud {
+        settings.auto_recording = Some("cloud".into());
+    }
+    request.settings = Some(settings);
+    request
+}
+
+pub async fn schedule(
+    state: &AppState,
+    user: &CurrentUser,
+    contact: &ContactRow,
+    m: &ValidMeeting,
+    idempotency_key: &str,
+) -> Result<Scheduled, MeetingError> {
+    let now = state.clock.now();
+    let uid = ics_uid(state);
+    let id = {
+        let mut tx = state.db.begin().await?;
+        let inserted = storage::insert_pending(
+            &mut tx.conn(),
+            &NewMeeting {
+                org_id: user.org_id,
+                host_user_id: user.user_id,
+                contact_id: contact.id,
+                topic: &m.topic,
+                agenda: m.agenda.as_deref(),
+                start_at: m.start_at,
+                time_zone: m.time_zone.name(),
+                duration_minutes: m.duration_minutes,
+                invite_contact: m.invite,
+                record_cloud: m.record_cloud,
+                idempotency_key,
+                ics_uid: &uid,
+            },
+            now,
+        )
+        .await?;
+        let Some(id) = inserted else {
+            let existing =
+                storage::by_idempotency_key(&mut tx.conn(), user.org_id, idempotency_key).await?;
+            return match existing {
+                Some(e) => Ok(Scheduled::AlreadySubmitted(e.id)),
+                None => Err(MeetingError::Internal(
+                    "idempotency key conflict without a meeting".into(),
+                )),
+            };
+        };
+        tx.commit().await?;
+        id
+    };
+    // No transaction is held across the call to Zoom.
+    let token = match tokens::access_token(state, user.user_id).await {
+        Ok(t) => t,
+        Err(e) => {
+            forget_pending(state, id).await?;
+            return Err(e.into());
+        }
+    };
+    match state
+        .zoom
+        .api
+        .create_meeting(&token, &zoom_request(m))
+        .await
+    {
+        Ok(created) => {
+            let zoom_id = created.id.to_string();
+            let fields = ZoomFields {
+                zoom_meeting_id: &zoom_id,
+                zoom_uuid: created.uuid.as_deref(),
+                join_url: created.join_url.as_deref(),
+                passcode: created.password.as_deref(),
+            };
+            finish_scheduling(state, id, &fields).await?;
+            Ok(Scheduled::Created(id))
+        }
+        Err(zoom_api::Error::CreateOutcomeUnknown { .. }) | Err(zoom_api::Error::Timeout) => {
+            let mut tx = state.db.begin().await?;
+            jobs::enqueue(
+                &mut tx.conn(),
+                Some(user.org_id),
+                JobKind::ReconcileMeeting,
+                &ReconcileJob { meeting_id: id },
+                now,
+                6,
+            )
+            .await?;
+            tx.commit().await?;
+            state.jobs_notify.notify_one();
+            tracing::warn!(
+                meeting = id,
+                "Zoom create outcome unknown; reconciliation queued"
+            );
+            Ok(Scheduled::Unknown(id))
+        }
+        Err(err) => {
+            forget_pending(state, id).await?;
+            Err(from_zoom(err))
+        }
+    }
+}
+
+/// A create that certainly did not happen leaves nothing behind, so the same form can be sent again.
+async fn forget_pending(state: &AppState, id: i64) -> Result<(), sqlx::Error> {
+    let mut pooled = state.db.acquire().await?;
+    storage::delete_pending(&mut pooled.conn(), id).await
+}
+
+/// Stores Zoom's answer and queues the invitation, in one transaction.
+async fn finish_scheduling(
+    state: &AppState,
+    id: i64,
+    fields: &ZoomFields<'_>,
+) -> Result<(), MeetingError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    if !storage::mark_scheduled(&mut tx.conn(), id, fields, now).await? {
+        return Ok(());
+    }
+    let meeting = storage::by_id(&mut tx.conn(), id)
+        .await?
+        .ok_or_else(|| MeetingError::Internal("meeting vanished".into()))?;
+    if let Some(contact_id) = meeting.contact_id {
+        activity::record(
+            &mut tx.conn(),
+            meeting.org_id,
+            Some(contact_id),
+            Some(meeting.host_user_id),
+            "meeting_scheduled",
+            &format!(
+                "{} scheduled “{}” for {}",
+                meeting.host_name,
+                meeting.topic,
+                meeting.start_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            now,
+        )
+        .await?;
+    }
+    if meeting.invite_contact {
+        queue_email(&mut tx.conn(), state, &meeting, Kind::Invitation, now).await?;
+    }
+    tx.commit().await?;
+    state.jobs_notify.notify_one();
+    Ok(())
+}
+
+/// Queues the contact's email about `meeting` (no-op when the contact has no email).
+async fn queue_email(
+    conn: &mut Conn<'_>,
+    state: &AppState,
+    meeting: &MeetingRow,
+    kind: Kind,
+    now: DateTime<Utc>,
+) -> Result<(), MeetingError> {
+    let Some(contact_id) = meeting.contact_id else {
+        return Ok(());
+    };
+    let Some(contact) = crate::contacts::storage::get(conn, meeting.org_id, contact_id).await?
+    else {
+        return Ok(());
+    };
+    let Some(contact_email) = contact.email.clone() else {
+        return Ok(());
+    };
+    let host = crate::sql_as!(
+        conn,
+        (String, String),
+        fetch_one,
+        "SELECT email, time_zone FROM users WHERE id = $1",
+        meeting.host_user_id
+    )?;
+    let host_tz: Tz = host.1.parse().unwrap_or(chrono_tz::UTC);
+    let contact_tz: Option<Tz> = contact.time_zone.as_deref().and_then(|z| z.parse().ok());
+    let parties = Parties {
+        host_name: &meeting.host_name,
+        host_email: &host.0,
+        host_tz,
+        contact_name: &contact.name,
+        contact_email: &contact_email,
+        contact_tz,
+    };
+    let email = invite::build(kind, meeting, &parties, now)
+        .map_err(|e| MeetingError::Internal(e.to_string()))?;
+    crate::mail::enqueue(conn, &email, now, state.config.job_max_attempts).await?;
+    Ok(())
+}
+
+/// Settles a create whose outcome was unknown: adopt the meeting if Zoom has it, else mark the
+/// attempt failed. Never creates a second meeting.
+pub async fn reconcile(state: &AppState, job: ReconcileJob) -> Result<(), JobError> {
+    let meeting = {
+        let mut pooled = state.db.acquire().await?;
+        storage::by_id(&mut pooled.conn(), job.meeting_id).await?
+    };
+    let Some(meeting) = meeting.filter(|m| m.status == "pending") else {
+        return Ok(());
+    };
+    let token = match tokens::access_token(state, meeting.host_user_id).await {
+        Ok(t) => t,
+        Err(TokenError::Transient(e)) => return Err(JobError::Retry(e)),
+        Err(e) => {
+            let mut pooled = state.db.acquire().await?;
+            storage::mark_failed(
+                &mut pooled.conn(),
+                meeting.id,
+                &format!("could not check Zoom: {e}"),
+                state.clock.now(),
+            )
+            .await?;
+            return Ok(());
+        }
+    };
+    let listed = state
+        .zoom
+        .api
+        .list_meetings(&token, &ListMeetings::default())
+        .await
+        .map_err(|e| JobError::Retry(format!("listing Zoom meetings: {e}")))?;
+    let taken = |zoom_id: String| async move {
+        let mut pooled = state.db.acquire().await?;
+        Ok::<bool, sqlx::Error>(
+            storage::by_zoom_id(&mut pooled.conn(), &zoom_id)
+                .await?
+                .is_some(),
+        )
+    };
+    for candidate in listed {
+        let same_topic = candidate.topic.as_deref() == Some(meeting.topic.as_str());
+        let same_start = candidate.start_time == Some(meeting.start_at);
+        if !(same_topic && same_start) || taken(candidate.id.to_string()).await? {
+            continue;
+        }
+        // The list has no passcode; fetch the meeting for its join details.
+        let full = state
+            .zoom
+            .api
+            .get_meeting(&token, candidate.id)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        let zoom_id = full.id.to_string();
+        let fields = ZoomFields {
+            zoom_meeting_id: &zoom_id,
+            zoom_uuid: full.uuid.as_deref(),
+            join_url: full.join_url.as_deref(),
+            passcode: full.password.as_deref(),
+        };
+        finish_scheduling(state, meeting.id, &fields)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        tracing::info!(
+            meeting = meeting.id,
+            "adopted the Zoom meeting created before the connection dropped"
+        );
+        return Ok(());
+    }
+    let mut pooled = state.db.acquire().await?;
+    storage::mark_failed(
+        &mut pooled.conn(),
+        meeting.id,
+        "Zoom did not create this meeting. Schedule it again.",
+        state.clock.now(),
+    )
+    .await?;
+    tracing::info!(
+        meeting = meeting.id,
+        "Zoom has no such meeting: attempt marked failed"
+    );
+    Ok(())
+}
+
+/// A fresh `start_url` for the host (it expires two hours after Zoom issues it).
+pub async fn start_url(state: &AppState, meeting: &MeetingRow) -> Result<String, MeetingError> {
+    let zoom_id = meeting
+        .zoom_meeting_id
+        .as_deref()
+        .and_then(|z| z.parse::<u64>().ok())
+        .ok_or(MeetingError::NotConnected)?;
+    let token = tokens::access_token(state, meeting.host_user_id).await?;
+    let fresh = state
+        .zoom
+        .api
+        .get_meeting(&token, zoom_id)
+        .await
+        .map_err(from_zoom)?;
+    fresh
+        .start_url
+        .map(|u| u.expose_secret().to_owned())
+        .ok_or(MeetingError::Unavailable)
+}
+
+pub async fn reschedule(
+    state: &AppState,
+    meeting: &MeetingRow,
+    m: &ValidMeeting,
+) -> Result<(), MeetingError> {
+    let zoom_id = meeting
+        .zoom_meeting_id
+        .as_deref()
+        .and_then(|z| z.parse::<u64>().ok())
+        .ok_or(MeetingError::NotConnected)?;
+    let token = tokens::access_token(state, meeting.host_user_id).await?;
+    let update = MeetingUpdate {
+        topic: Some(m.topic.clone()),
+        start_time: Some(m.start_at),
+        duration: u32::try_from(m.duration_minutes).ok(),
+        timezone: Some(m.time_zone.name().to_owned()),
+        agenda: m.agenda.clone(),
+        ..MeetingUpdate::default()
+    };
+    state
+        .zoom
+        .api
+        .update_meeting(&token, zoom_id, &update)
+        .await
+        .map_err(from_zoom)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    storage::reschedule(
+        &mut tx.conn(),
+        meeting.id,
+        &m.topic,
+        m.start_at,
+        m.time_zone.name(),
+        m.duration_minutes,
+        now,
+    )
+    .await?;
+    let updated = storage::by_id(&mut tx.conn(), meeting.id)
+        .await?
+        .ok_or_else(|| MeetingError::Internal("meeting vanished".into()))?;
+    if let Some(contact_id) = updated.contact_id {
+        activity::record(
+            &mut tx.conn(),
+            updated.org_id,
+            Some(contact_id),
+            Some(updated.host_user_id),
+            "meeting_rescheduled",
+            &format!(
+                "“{}” moved to {}",
+                updated.topic,
+                updated.start_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            now,
+        )
+        .await?;
+    }
+    if updated.invite_contact {
+        queue_email(&mut tx.conn(), state, &updated, Kind::Update, now).await?;
+    }
+    tx.commit().await?;
+    state.jobs_notify.notify_one();
+    Ok(())
+}
+
+/// Deletes the meeting in Zoom (already gone counts as done), then records the cancellation and
+/// queues the contact's cancellation email.
+pub async fn cancel(state: &AppState, meeting: &MeetingRow) -> Result<(), MeetingError> {
+    if let Some(zoom_id) = meeting
+        .zoom_meeting_id
+        .as_deref()
+        .and_then(|z| z.parse::<u64>().ok())
+    {
+        let token = tokens::access_token(state, meeting.host_user_id).await?;
+        match state
+            .zoom
+            .api
+            .delete_meeting(&token, zoom_id, &DeleteOptions::default())
+            .await
+        {
+            Ok(()) | Err(zoom_api::Error::NotFound { .. }) => {}
+            Err(err) => return Err(from_zoom(err)),
+        }
+    }
+    record_cancellation(state, meeting.id, true, "cancelled in Rapport").await
+}
+
+/// Marks a meeting cancelled and tells the contact (when they were invited and `notify`).
+pub async fn record_cancellation(
+    state: &AppState,
+    meeting_id: i64,
+    notify: bool,
+    why: &str,
+) -> Result<(), MeetingError> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    if !storage::mark_cancelled(&mut tx.conn(), meeting_id, now).await? {
+        return Ok(());
+    }
+    let meeting = storage::by_id(&mut tx.conn(), meeting_id)
+        .await?
+        .ok_or_else(|| MeetingError::Internal("meeting vanished".into()))?;
+    if let Some(contact_id) = meeting.contact_id {
+        activity::record(
+            &mut tx.conn(),
+            meeting.org_id,
+            Some(contact_id),
+            Some(meeting.host_user_id),
+            "meeting_cancelled",
+            &format!("“{}” was {why}", meeting.topic),
+            now,
+        )
+        .await?;
+    }
+    if notify && meeting.invite_contact {
+        queue_email(&mut tx.conn(), state, &meeting, Kind::Cancellation, now).await?;
+    }
+    tx.commit().await?;
+    state.jobs_notify.notify_one();
+    Ok(())
+}
+
+/// Applies a meeting webhook from Zoom (deleted, updated, started, ended).
+pub async fn apply_zoom_event(
+    state: &AppState,
+    event: &zoom_api::webhook::WebhookEvent,
+) -> Result<(), JobError> {
+    use zoom_api::webhook::EventKind;
+    let now = state.clock.now();
+    let event_ts = event.event_ts.unwrap_or_else(|| now.timestamp_millis());
+    let find = |id: Option<u64>| async move {
+        let Some(id) = id else { return Ok(None) };
+        let mut pooled = state.db.acquire().await?;
+        storage::by_zoom_id(&mut pooled.conn(), &id.to_string()).await
+    };
+    match &event.kind {
+        EventKind::MeetingDeleted(e) => {
+            if let Some(m) = find(e.object.id).await? {
+                record_cancellation(state, m.id, true, "deleted in Zoom")
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))?;
+            }
+        }
+        EventKind::MeetingUpdated(e) => {
+            if let Some(m) = find(e.object.id).await? {
+                let mut tx = state.db.begin().await?;
+                let duration = e.object.duration.map(i64::from);
+                let applied = storage::apply_zoom_update(
+                    &mut tx.conn(),
+                    m.id,
+                    e.object.topic.as_deref(),
+                    e.object.start_time,
+                    duration,
+                    event_ts,
+                    now,
+                )
+                .await?;
+                if applied {
+                    let updated = storage::by_id(&mut tx.conn(), m.id).await?;
+                    if let Some(updated) = updated {
+                        if let Some(contact_id) = updated.contact_id {
+                            activity::record(
+                                &mut tx.conn(),
+                                updated.org_id,
+                                Some(contact_id),
+                                Some(updated.host_user_id),
+                                "meeting_updated",
+                                &format!("“{}” was changed in Zoom", updated.topic),
+                                now,
+                            )
+                            .await?;
+                        }
+                        if updated.invite_contact {
+                            queue_email(&mut tx.conn(), state, &updated, Kind::Update, now)
+                                .await
+                                .map_err(|e| JobError::Retry(e.to_string()))?;
+                        }
+                    }
+                }
+                tx.commit().await?;
+            }
+        }
+        EventKind::MeetingStarted(e) | EventKind::MeetingEnded(e) => {
+            let started = matches!(event.kind, EventKind::MeetingStarted(_));
+            if let Some(m) = find(e.object.id).await? {
+                let at = DateTime::<Utc>::from_timestamp_millis(event_ts).unwrap_or(now);
+                let mut tx = state.db.begin().await?;
+                let status = if started {
+                    storage::Status::Started
+                } else {
+                    storage::Status::Ended
+                };
+                storage::set_status_from_zoom(&mut tx.conn(), m.id, status, at, Some(event_ts))
+                    .await?;
+                if let Some(contact_id) = m.contact_id {
+                    let summary = if started {
+                        format!("“{}” started in Zoom", m.topic)
+                    } else {
+                        let minutes = m.started_at.map(|s| (at - s).num_minutes().max(0));
+                        match minutes {
+                            Some(n) => format!("“{}” ended after {n} minutes", m.topic),
+                            None => format!("“{}” ended", m.topic),
+                        }
+                    };
+                    let kind = if started {
+                        "meeting_started"
+                    } else {
+                        "meeting_ended"
+                    };
+                    activity::record(
+                        &mut tx.conn(),
+                        m.org_id,
+                        Some(contact_id),
+                        Some(m.host_user_id),
+                        kind,
+                        &summary,
+                        now,
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
