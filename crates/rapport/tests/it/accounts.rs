@@ -134,13 +134,13 @@ both_databases!(
 
         // Signing in again (same browser) gets a new id; the one set before sign-in no longer works.
         let again = submit_with(
-        &app.client,
-        &app.base,
-        "/contacts",
-        "/sign-in",
-        &[("email", OWNER), ("password", PASSWORD)],
-    )
-    .await;
+            &app.client,
+            &app.base,
+            "/contacts",
+            "/sign-in",
+            &[("email", OWNER), ("password", PASSWORD)],
+        )
+        .await;
         assert_eq!(again.status(), StatusCode::SEE_OTHER);
         let second_id = kit::cookie_value(&session_cookie(&again));
         assert_ne!(first_id, second_id);
@@ -325,7 +325,7 @@ both_databases!(
         assert_eq!(mail.len(), 1);
         assert!(mail[0].to_address.contains("bob@example.com"));
         let link = link_in(&mail[0].text_body, &app.url("/set-password/"))
-        .unwrap_or_else(|| panic!("no link for {} in {}", app.base, mail[0].text_body));
+            .unwrap_or_else(|| panic!("no link for {} in {}", app.base, mail[0].text_body));
         assert!(
             mail[0].html_body.contains(&link),
             "HTML part has the link too"
@@ -488,10 +488,11 @@ both_databases!(password_reset_by_email_link, |app: TestApp| async move {
         kit::get(&other, &app.base, &path).await.status(),
         StatusCode::GONE
     );
+    // Posted from a form opened before the link expired (the token comes from another page).
     let late = submit_with(
         &other,
         &app.base,
-        &path,
+        "/sign-in",
         &path,
         &[("password", "too late passphrase")],
     )
@@ -701,5 +702,146 @@ both_databases!(
             .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert_eq!(count(&app, "contacts").await, 1);
+    }
+);
+
+both_databases!(
+    concurrent_wrong_passwords_still_trip_the_throttle,
+    |app: TestApp| async move {
+        app.sign_up("Ada Lovelace", OWNER, "Analytical Engines")
+            .await;
+        // An attacker fires guesses in parallel instead of one after another: every failure must
+        // still count.
+        let attacker = new_client();
+        let page = kit::get(&attacker, &app.base, "/sign-in")
+            .await
+            .text()
+            .await
+            .unwrap();
+        let token = kit_csrf(&page);
+        let mut guesses = Vec::new();
+        for n in 0..12 {
+            let client = attacker.clone();
+            let url = app.url("/sign-in");
+            let token = token.clone();
+            guesses.push(tokio::spawn(async move {
+                let password = format!("wrong guess {n}");
+                client
+                    .post(url)
+                    .form(&[
+                        ("email", OWNER),
+                        ("password", password.as_str()),
+                        ("csrf_token", token.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }));
+        }
+        for g in guesses {
+            let status = g.await.unwrap();
+            assert!(
+                status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS,
+                "{status}"
+            );
+        }
+        let r = sign_in_with(&attacker, &app.base, OWNER, PASSWORD, "").await;
+        assert_eq!(
+            r.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "12 parallel failures did not block the pair"
+        );
+    }
+);
+
+both_databases!(
+    sessions_end_after_idle_and_absolute_timeouts,
+    |app: TestApp| async move {
+        app.sign_up("Ada Lovelace", OWNER, "Analytical Engines")
+            .await;
+        // Active every six days: still signed in until the 30-day limit.
+        for _ in 0..4 {
+            app.state.clock.advance(chrono::Duration::days(6));
+            assert!(is_signed_in(&app.client, &app.base).await);
+        }
+        app.state
+            .clock
+            .advance(chrono::Duration::days(6) + chrono::Duration::hours(1));
+        assert!(
+            !is_signed_in(&app.client, &app.base).await,
+            "session outlived 30 days"
+        );
+        // Idle for more than seven days ends a fresh session.
+        let r = sign_in_with(&app.client, &app.base, OWNER, PASSWORD, "").await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(is_signed_in(&app.client, &app.base).await);
+        app.state
+            .clock
+            .advance(chrono::Duration::days(7) + chrono::Duration::minutes(1));
+        assert!(
+            !is_signed_in(&app.client, &app.base).await,
+            "idle session survived"
+        );
+    }
+);
+
+both_databases!(
+    using_one_password_link_voids_the_others,
+    |app: TestApp| async move {
+        app.sign_up("Ada Lovelace", OWNER, "Analytical Engines")
+            .await;
+        let browser = new_client();
+        for _ in 0..2 {
+            let r = submit_with(
+                &browser,
+                &app.base,
+                "/forgot-password",
+                "/forgot-password",
+                &[("email", OWNER)],
+            )
+            .await;
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+        let mail = kit::mailbox(&app).await;
+        assert_eq!(mail.len(), 2);
+        let paths: Vec<String> = mail
+            .iter()
+            .map(|m| {
+                link_in(&m.text_body, &app.url("/reset-password/"))
+                    .unwrap()
+                    .trim_start_matches(&app.base)
+                    .to_owned()
+            })
+            .collect();
+        assert_ne!(paths[0], paths[1]);
+        // Both links submitted at once: exactly one sets the password.
+        let mut posts = Vec::new();
+        for (n, path) in paths.iter().chain(paths.iter()).enumerate() {
+            let client = new_client();
+            let base = app.base.clone();
+            let path = path.clone();
+            posts.push(tokio::spawn(async move {
+                let password = format!("new passphrase number {n}");
+                let r = submit_with(&client, &base, &path, &path, &[("password", &password)]).await;
+                (r.status(), location(&r), password)
+            }));
+        }
+        let mut winners = Vec::new();
+        for p in posts {
+            let (status, loc, password) = p.await.unwrap();
+            if status == StatusCode::SEE_OTHER && loc == "/sign-in" {
+                winners.push(password);
+            }
+        }
+        assert_eq!(winners.len(), 1, "{winners:?}");
+        let r = sign_in_with(&new_client(), &app.base, OWNER, &winners[0], "").await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        for path in &paths {
+            assert_eq!(
+                kit::get(&browser, &app.base, path).await.status(),
+                StatusCode::GONE
+            );
+        }
     }
 );

@@ -487,7 +487,9 @@ both_databases!(
         file.extend_from_slice(b"Bob,not-an-email,,,,\n"); // 4
         file.extend_from_slice(b"Cyd,cyd@example.com,\xff\xfe bad,,,\n"); // 5
         file.extend_from_slice(b"Dee,dee@example.com,,,Mars/Base,\n"); // 6
-        file.extend_from_slice(b"\"Hopper, Grace\",grace@navy.example,US Navy,,,\"first\nsecond\"\n"); // 7-8
+        file.extend_from_slice(
+            b"\"Hopper, Grace\",grace@navy.example,US Navy,,,\"first\nsecond\"\n",
+        ); // 7-8
         file.extend_from_slice(b"Eve,eve@,,,,\n"); // 9
         file.extend_from_slice(b"\n"); // 10: blank, skipped
         let r = upload_csv(&app.client, &app.base, &file).await;

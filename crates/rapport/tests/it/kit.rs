@@ -344,10 +344,17 @@ pub async fn mailbox(app: &TestApp) -> Vec<rapport::mail::devbox::MailboxRow> {
     let delivered = eventually(20, || async {
         app.drain_jobs().await;
         count(app, "outbox WHERE state <> 'sent'").await == 0
-            && count(app, "jobs WHERE state IN ('queued', 'running') AND kind = 'send_email'").await
+            && count(
+                app,
+                "jobs WHERE state IN ('queued', 'running') AND kind = 'send_email'",
+            )
+            .await
                 == 0
     })
     .await;
-    assert!(delivered, "queued mail was not delivered to the dev mailbox");
+    assert!(
+        delivered,
+        "queued mail was not delivered to the dev mailbox"
+    );
     app.mailbox().await
 }
