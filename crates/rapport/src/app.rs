@@ -131,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::accounts::routes::router())
         .merge(crate::contacts::routes::router())
         .merge(crate::zoom::routes::router())
+        .merge(crate::marketplace::router())
         .merge(crate::meetings::router())
         .merge(crate::jobs::admin::router())
         .merge(crate::ops::router());

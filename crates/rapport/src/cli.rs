@@ -37,6 +37,37 @@ pub enum Command {
     /// The key that encrypts Zoom tokens at rest.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Zoom Marketplace tools.
+    #[command(subcommand)]
+    Zoom(ZoomCommand),
+    /// Check this configuration the way a Zoom Marketplace reviewer would. Exits non-zero when
+    /// anything blocks a submission.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ZoomCommand {
+    /// Print what to enter in the Zoom Marketplace: URLs, events, scopes and why each is needed.
+    Manifest(ManifestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: ManifestFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ManifestFormat {
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Also call the configured Zoom and this server's public URL (webhook validation challenge).
+    #[arg(long)]
+    pub online: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -116,6 +116,34 @@ pub struct ServerArgs {
     /// Days after which Zoom data of a connection left "needs reconnecting" is deleted.
     #[arg(long, env = "RAPPORT_ZOOM_RETENTION_DAYS", default_value_t = 10)]
     pub zoom_retention_days: u32,
+
+    /// What `GET /verifyzoom.html` serves: the domain verification code Zoom gives you.
+    #[arg(long, env = "ZOOM_DOMAIN_VERIFICATION", hide_env_values = true)]
+    pub zoom_domain_verification: Option<String>,
+
+    /// File whose exact bytes `GET /verifyzoom.html` serves.
+    #[arg(long, env = "ZOOM_DOMAIN_VERIFICATION_FILE")]
+    pub zoom_domain_verification_file: Option<PathBuf>,
+
+    /// Address users write to for support (shown on /support and in the documentation).
+    #[arg(long, env = "RAPPORT_SUPPORT_EMAIL")]
+    pub support_email: Option<String>,
+
+    /// Name of the company running this Rapport (shown on the privacy and terms pages).
+    #[arg(
+        long,
+        env = "RAPPORT_OPERATOR_NAME",
+        default_value = "The operator of this Rapport server"
+    )]
+    pub operator_name: String,
+
+    /// Directory of Markdown files replacing the public pages: zoom.md, privacy.md, terms.md, support.md.
+    #[arg(long, env = "RAPPORT_PAGES_DIR")]
+    pub pages_dir: Option<PathBuf>,
+
+    /// Deployment environment, checked by `rapport doctor`: development, staging or production.
+    #[arg(long, env = "RAPPORT_ENV", default_value = "development")]
+    pub environment: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -172,6 +200,12 @@ pub struct Config {
     pub zoom: ZoomSettings,
     pub zoom_data_compliance: bool,
     pub zoom_retention_days: u32,
+    /// The exact bytes of `/verifyzoom.html`, when configured.
+    pub zoom_domain_verification: Option<Vec<u8>>,
+    pub support_email: Option<String>,
+    pub operator_name: String,
+    pub pages_dir: Option<PathBuf>,
+    pub environment: String,
 }
 
 /// A secret from `VALUE` or `VALUE_FILE` (not both).
@@ -339,6 +373,50 @@ impl Config {
         if args.zoom_retention_days == 0 {
             return Err(invalid("RAPPORT_ZOOM_RETENTION_DAYS", "must be at least 1"));
         }
+        let zoom_domain_verification = match (
+            &args.zoom_domain_verification,
+            &args.zoom_domain_verification_file,
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "ZOOM_DOMAIN_VERIFICATION",
+                    "set either the variable or its _FILE form, not both",
+                ));
+            }
+            (Some(code), None) => Some(code.clone().into_bytes()),
+            (None, Some(path)) => Some(std::fs::read(path).map_err(|e| {
+                invalid(
+                    "ZOOM_DOMAIN_VERIFICATION_FILE",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?),
+            (None, None) => None,
+        };
+        if let Some(email) = &args.support_email
+            && crate::domain::email(email).is_err()
+        {
+            return Err(invalid(
+                "RAPPORT_SUPPORT_EMAIL",
+                "not a valid email address",
+            ));
+        }
+        if !matches!(
+            args.environment.as_str(),
+            "development" | "staging" | "production"
+        ) {
+            return Err(invalid(
+                "RAPPORT_ENV",
+                "must be development, staging or production",
+            ));
+        }
+        if let Some(dir) = &args.pages_dir
+            && !dir.is_dir()
+        {
+            return Err(invalid(
+                "RAPPORT_PAGES_DIR",
+                format!("{} is not a directory", dir.display()),
+            ));
+        }
         Ok(Config {
             addr: args.addr,
             data_dir: args.data_dir.clone(),
@@ -355,6 +433,11 @@ impl Config {
             zoom,
             zoom_data_compliance: args.zoom_data_compliance == OnOff::On,
             zoom_retention_days: args.zoom_retention_days,
+            zoom_domain_verification,
+            support_email: args.support_email.clone(),
+            operator_name: args.operator_name.clone(),
+            pages_dir: args.pages_dir.clone(),
+            environment: args.environment.clone(),
         })
     }
 

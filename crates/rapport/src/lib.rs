@@ -16,6 +16,7 @@ pub mod domain;
 pub mod flags;
 pub mod jobs;
 pub mod mail;
+pub mod marketplace;
 pub mod meetings;
 pub mod ops;
 pub mod seed;

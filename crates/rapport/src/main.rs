@@ -2,7 +2,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use rapport::app::{AppState, Application};
-use rapport::cli::{Cli, Command, DevCommand, FlagsCommand, SecretsCommand, UserCommand};
+use rapport::cli::{
+    Cli, Command, DevCommand, FlagsCommand, ManifestFormat, SecretsCommand, UserCommand,
+    ZoomCommand,
+};
 use rapport::clock::Clock;
 use rapport::config::Config;
 use tokio::sync::watch;
@@ -64,6 +67,20 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             println!("{message}");
             Ok(())
         }
+        Command::Zoom(ZoomCommand::Manifest(args)) => {
+            let manifest = rapport::marketplace::manifest::build(&config);
+            match args.format {
+                ManifestFormat::Markdown => {
+                    println!("{}", rapport::marketplace::manifest::to_markdown(&manifest))
+                }
+                ManifestFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?
+                ),
+            }
+            Ok(())
+        }
+        Command::Doctor(args) => doctor(config, args.online).await,
         Command::Secrets(SecretsCommand::GenerateKey) => {
             println!("{}", rapport::vault::generate_key());
             Ok(())
@@ -94,6 +111,107 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+async fn doctor(config: Config, online: bool) -> Result<(), String> {
+    use rapport::marketplace::doctor::{self, Facts, Finding, Severity};
+    let mut facts = Facts::default();
+    // The flag lives in the database; a doctor run without one still checks the rest.
+    if let Ok(state) = AppState::for_command(config.clone(), Clock::system()).await
+        && let Ok(mut pooled) = state.db.acquire().await
+    {
+        let mut conn = pooled.conn();
+        if let Ok(mode) = rapport::flags::mode(&mut conn, rapport::flags::ZOOM).await {
+            facts.zoom_flag_limited = mode == rapport::flags::Mode::Listed;
+            facts.zoom_flag = rapport::flags::describe(&mut conn, rapport::flags::ZOOM)
+                .await
+                .ok();
+        }
+    }
+    let mut findings = doctor::check(&config, &facts);
+    if online {
+        findings.extend(online_checks(&config).await);
+    }
+    println!("{}", doctor::report(&findings));
+    if findings
+        .iter()
+        .any(|f: &Finding| f.severity == Severity::Blocker)
+    {
+        Err("the configuration is not ready for a submission (see the blockers above)".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// Calls this server's public URL the way Zoom will: a signed url_validation challenge to the
+/// webhook endpoint, and the domain verification file.
+async fn online_checks(config: &Config) -> Vec<rapport::marketplace::doctor::Finding> {
+    use rapport::marketplace::doctor::{Finding, Severity};
+    let mut out = Vec::new();
+    let fail = |check: &'static str, problem: String, fix: &str| Finding {
+        severity: Severity::Blocker,
+        check,
+        problem,
+        fix: fix.to_owned(),
+    };
+    let http = reqwest::Client::new();
+    if let rapport::config::ZoomSettings::Remote {
+        webhook_secret: Some(secret),
+        ..
+    } = &config.zoom
+    {
+        let plain = rapport::crypto::random_token();
+        let body = serde_json::json!({"event": "endpoint.url_validation", "event_ts": chrono::Utc::now().timestamp_millis(), "payload": {"plainToken": plain}}).to_string();
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let signature = zoom_api::webhook::sign(secret, &ts, body.as_bytes()).unwrap_or_default();
+        let expected = zoom_api::webhook::url_validation_response(secret, &plain)
+            .map(|r| r.encrypted_token)
+            .unwrap_or_default();
+        let answer = http
+            .post(config.url_for("/webhooks/zoom"))
+            .header("content-type", "application/json")
+            .header("x-zm-request-timestamp", ts)
+            .header("x-zm-signature", signature)
+            .body(body)
+            .send()
+            .await;
+        match answer {
+            Ok(r) if r.status().is_success() => {
+                let json: serde_json::Value = r.json().await.unwrap_or_default();
+                if json.get("encryptedToken").and_then(|v| v.as_str()) != Some(expected.as_str()) {
+                    out.push(fail("webhook-online", "the webhook endpoint answered the validation challenge wrongly".into(), "Check that ZOOM_WEBHOOK_SECRET_TOKEN equals the Secret Token in the Marketplace"));
+                }
+            }
+            Ok(r) => out.push(fail(
+                "webhook-online",
+                format!("the webhook endpoint answered {}", r.status()),
+                "Check that Rapport is reachable at RAPPORT_PUBLIC_URL and the secret matches",
+            )),
+            Err(e) => out.push(fail(
+                "webhook-online",
+                format!(
+                    "cannot reach {}: {}",
+                    config.url_for("/webhooks/zoom"),
+                    e.without_url()
+                ),
+                "Check DNS, TLS and the reverse proxy",
+            )),
+        }
+    }
+    match http.get(config.url_for("/verifyzoom.html")).send().await {
+        Ok(r) if r.status().is_success() => {}
+        Ok(r) => out.push(fail(
+            "domain-online",
+            format!("/verifyzoom.html answered {}", r.status()),
+            "Set ZOOM_DOMAIN_VERIFICATION",
+        )),
+        Err(e) => out.push(fail(
+            "domain-online",
+            format!("cannot reach the public URL: {}", e.without_url()),
+            "Check DNS, TLS and the reverse proxy",
+        )),
+    }
+    out
 }
 
 async fn serve(config: Config) -> Result<(), String> {

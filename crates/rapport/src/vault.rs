@@ -214,6 +214,22 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// Checks that a configured key is usable and not visibly weak (all bytes equal, or mostly zero).
+pub fn key_strength(raw: &SecretString) -> Result<(), VaultError> {
+    let var = "RAPPORT_SECRET_KEY";
+    let bytes = STANDARD
+        .decode(raw.expose_secret().trim())
+        .map_err(|_| VaultError::BadKey { var })?;
+    if bytes.len() != 32 {
+        return Err(VaultError::BadKey { var });
+    }
+    let distinct: std::collections::BTreeSet<u8> = bytes.iter().copied().collect();
+    if distinct.len() < 8 {
+        return Err(VaultError::BadKey { var });
+    }
+    Ok(())
+}
+
 /// A new random key, base64, for `rapport secrets generate-key`.
 pub fn generate_key() -> String {
     let mut bytes = [0u8; 32];
