@@ -18,6 +18,9 @@ pub struct RevokeJob {
     pub connection_id: i64,
     /// The access token, sealed for this job (`jobs.zoom_revoke:{connection_id}`).
     pub sealed_token: String,
+    /// The refresh token, sealed the same way: revoked when the access token has expired.
+    #[serde(default)]
+    pub sealed_refresh: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -53,14 +56,18 @@ pub async fn purge_connection(
 /// Revokes a grant at Zoom. Zoom answers 200 also for a token that is already dead, and a dead
 /// grant is the goal, so those count as done; anything else is retried.
 pub async fn revoke(state: &AppState, job: RevokeJob) -> Result<(), JobError> {
-    let token = state
-        .zoom
-        .vault
-        .open(
-            &job.sealed_token,
-            &format!("jobs.zoom_revoke:{}", job.connection_id),
-        )
-        .map_err(|e| JobError::Permanent(format!("unreadable token: {e}")))?;
+    let context = format!("jobs.zoom_revoke:{}", job.connection_id);
+    let open = |sealed: &str| {
+        state
+            .zoom
+            .vault
+            .open(sealed, &context)
+            .map_err(|e| JobError::Permanent(format!("unreadable token: {e}")))
+    };
+    let dead = |err: &zoom_api::Error| {
+        err.needs_reconnect() || matches!(err, zoom_api::Error::AccessTokenInvalid { .. })
+    };
+    let token = open(&job.sealed_token)?;
     match state
         .zoom
         .oauth
@@ -68,12 +75,19 @@ pub async fn revoke(state: &AppState, job: RevokeJob) -> Result<(), JobError> {
         .await
     {
         Ok(()) => Ok(()),
-        Err(err)
-            if err.needs_reconnect()
-                || matches!(err, zoom_api::Error::AccessTokenInvalid { .. }) =>
-        {
-            Ok(())
-        }
+        // An expired access token may not end the grant: revoke the refresh token too.
+        Err(err) if dead(&err) => match &job.sealed_refresh {
+            Some(sealed) => {
+                let refresh = open(sealed)?;
+                let refresh = zoom_api::RefreshToken::new(expose(&refresh));
+                match state.zoom.oauth.revoke_refresh_token(&refresh).await {
+                    Ok(()) => Ok(()),
+                    Err(err) if dead(&err) => Ok(()),
+                    Err(err) => Err(JobError::Retry(format!("Zoom revoke: {err}"))),
+                }
+            }
+            None => Ok(()),
+        },
         Err(err) => Err(JobError::Retry(format!("Zoom revoke: {err}"))),
     }
 }

@@ -389,12 +389,15 @@ async fn disconnect(
     };
     // The token travels to the job re-sealed for the job, and dies with it.
     let job_context = format!("jobs.zoom_revoke:{}", connection.id);
-    let token = state
-        .zoom
-        .vault
-        .open(&connection.access_token, &access_context(user.user_id))
-        .map(|t| state.zoom.vault.seal(expose(&t), &job_context))
-        .ok();
+    let reseal = |sealed: &str, context: &str| {
+        let vault = &state.zoom.vault;
+        vault
+            .open(sealed, context)
+            .map(|t| vault.seal(expose(&t), &job_context))
+            .ok()
+    };
+    let token = reseal(&connection.access_token, &access_context(user.user_id));
+    let sealed_refresh = reseal(&connection.refresh_token, &refresh_context(user.user_id));
     crate::zoom::jobs::purge_connection(
         &mut tx.conn(),
         &connection,
@@ -410,6 +413,7 @@ async fn disconnect(
             &RevokeJob {
                 connection_id: connection.id,
                 sealed_token,
+                sealed_refresh,
             },
             now,
             50,
