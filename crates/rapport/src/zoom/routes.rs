@@ -21,7 +21,7 @@ use crate::web::{AppError, AppResult, Form, Layout, Nav};
 use crate::zoom::expose;
 use crate::zoom::jobs::{RevokeJob, WebhookJob};
 use crate::zoom::storage::{self, Grant, NewOAuthState};
-use crate::zoom::tokens::{access_context, refresh_context};
+use crate::zoom::tokens::{self, access_context, refresh_context};
 
 /// How long a started authorization may take (Zoom's codes live 5 minutes; RFC 6749 advises ≤10).
 const STATE_LIFETIME: Duration = Duration::minutes(10);
@@ -250,22 +250,7 @@ async fn callback(
         // Zoom has just replaced the other user's grant with this one (a re-authorization
         // invalidates older grants). Hand the fresh tokens to the connection that owns this Zoom
         // account, so it keeps working, and refuse the link here.
-        let sealed_access = state.zoom.vault.seal(
-            tokens.access_token.expose_secret(),
-            &access_context(existing.user_id),
-        );
-        let sealed_refresh = state.zoom.vault.seal(
-            tokens.refresh_token.expose_secret(),
-            &refresh_context(existing.user_id),
-        );
-        let scopes: Vec<&str> = tokens.scopes.iter().collect();
-        let scopes = scopes.join(" ");
-        let new = storage::NewTokens {
-            sealed_access: &sealed_access,
-            sealed_refresh: &sealed_refresh,
-            expires_at: tokens.expires_at,
-            scopes: &scopes,
-        };
+        let new = tokens::seal(&state, existing.user_id, &tokens);
         storage::store_refreshed(&mut tx.conn(), existing.id, existing.version, &new, now).await?;
         tx.commit().await?;
         tracing::warn!(
@@ -285,16 +270,7 @@ async fn callback(
             ),
         ));
     }
-    let sealed_access = state.zoom.vault.seal(
-        tokens.access_token.expose_secret(),
-        &access_context(user.user_id),
-    );
-    let sealed_refresh = state.zoom.vault.seal(
-        tokens.refresh_token.expose_secret(),
-        &refresh_context(user.user_id),
-    );
-    let scopes: Vec<&str> = tokens.scopes.iter().collect();
-    let scopes = scopes.join(" ");
+    let sealed = tokens::seal(&state, user.user_id, &tokens);
     // Connecting a different Zoom account than before replaces the old one's data entirely.
     if let Some(previous) = storage::for_user(&mut tx.conn(), user.user_id).await?
         && previous.external_user_id != me.id
@@ -310,10 +286,7 @@ async fn callback(
             external_account_id: me.account_id.as_deref(),
             external_email: me.email.as_deref(),
             plan_type: me.user_type.map(|t| t.code()),
-            scopes: &scopes,
-            sealed_access: &sealed_access,
-            sealed_refresh: &sealed_refresh,
-            access_expires_at: tokens.expires_at,
+            tokens: &sealed,
             api_url: tokens.api_url.as_deref(),
         },
         now,

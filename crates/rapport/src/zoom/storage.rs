@@ -164,10 +164,7 @@ pub struct Grant<'a> {
     pub external_account_id: Option<&'a str>,
     pub external_email: Option<&'a str>,
     pub plan_type: Option<i64>,
-    pub scopes: &'a str,
-    pub sealed_access: &'a str,
-    pub sealed_refresh: &'a str,
-    pub access_expires_at: DateTime<Utc>,
+    pub tokens: &'a NewTokens,
     pub api_url: Option<&'a str>,
 }
 
@@ -200,21 +197,21 @@ pub async fn upsert(
         g.external_account_id,
         g.external_email,
         g.plan_type,
-        g.scopes,
-        g.sealed_access,
-        g.sealed_refresh,
-        g.access_expires_at,
+        &g.tokens.scopes,
+        &g.tokens.sealed_access,
+        &g.tokens.sealed_refresh,
+        g.tokens.expires_at,
         g.api_url,
         now
     )
 }
 
-/// New tokens, sealed, from a refresh or a re-authorization.
-pub struct NewTokens<'a> {
-    pub sealed_access: &'a str,
-    pub sealed_refresh: &'a str,
+/// New tokens, sealed for one user's connection, from a refresh or an authorization.
+pub struct NewTokens {
+    pub sealed_access: String,
+    pub sealed_refresh: String,
     pub expires_at: DateTime<Utc>,
-    pub scopes: &'a str,
+    pub scopes: String,
 }
 
 /// Replaces the tokens after a refresh: only if nobody changed the row since we read it
@@ -223,7 +220,7 @@ pub async fn store_refreshed(
     conn: &mut Conn<'_>,
     id: i64,
     version: i64,
-    t: &NewTokens<'_>,
+    t: &NewTokens,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let n = sql_execute!(
@@ -233,10 +230,10 @@ pub async fn store_refreshed(
          WHERE id = $1 AND version = $2",
         id,
         version,
-        t.sealed_access,
-        t.sealed_refresh,
+        &t.sealed_access,
+        &t.sealed_refresh,
         t.expires_at,
-        t.scopes,
+        &t.scopes,
         now
     )?;
     Ok(n == 1)

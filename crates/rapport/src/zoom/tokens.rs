@@ -42,6 +42,24 @@ pub fn refresh_context(user_id: i64) -> String {
     format!("{PROVIDER}:{user_id}:refresh_token")
 }
 
+/// Seals a token response for `user_id`'s connection row.
+pub fn seal(state: &AppState, user_id: i64, tokens: &zoom_api::TokenSet) -> storage::NewTokens {
+    let vault = &state.zoom.vault;
+    let scopes: Vec<&str> = tokens.scopes.iter().collect();
+    storage::NewTokens {
+        sealed_access: vault.seal(
+            tokens.access_token.expose_secret(),
+            &access_context(user_id),
+        ),
+        sealed_refresh: vault.seal(
+            tokens.refresh_token.expose_secret(),
+            &refresh_context(user_id),
+        ),
+        expires_at: tokens.expires_at,
+        scopes: scopes.join(" "),
+    }
+}
+
 /// A usable access token for the user's Zoom connection, refreshing it first if needed.
 pub async fn access_token(state: &AppState, user_id: i64) -> Result<AccessToken, TokenError> {
     let row = load_for_user(state, user_id)
@@ -130,22 +148,7 @@ async fn refresh_holding_lease(
     let mut conn = pooled.conn();
     match result {
         Ok(tokens) => {
-            let sealed_access = state.zoom.vault.seal(
-                tokens.access_token.expose_secret(),
-                &access_context(row.user_id),
-            );
-            let sealed_refresh = state.zoom.vault.seal(
-                tokens.refresh_token.expose_secret(),
-                &refresh_context(row.user_id),
-            );
-            let scopes: Vec<&str> = tokens.scopes.iter().collect();
-            let scopes = scopes.join(" ");
-            let new = storage::NewTokens {
-                sealed_access: &sealed_access,
-                sealed_refresh: &sealed_refresh,
-                expires_at: tokens.expires_at,
-                scopes: &scopes,
-            };
+            let new = seal(state, row.user_id, &tokens);
             let stored =
                 storage::store_refreshed(&mut conn, row.id, row.version, &new, now).await?;
             if !stored {
