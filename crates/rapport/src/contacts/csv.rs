@@ -86,6 +86,23 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedImport, ImportError> {
         })
         .collect();
     let mut parsed = ParsedImport::default();
+    // The csv crate's own line count is one short for files with CRLF line ends (Excel's), so
+    // lines are counted here from each record's byte offset, incrementally.
+    let mut counted: (usize, u64) = (0, 1);
+    let mut line_at = |byte: u64| -> u64 {
+        let mut byte = usize::try_from(byte).unwrap_or(usize::MAX).min(bytes.len());
+        // After a CRLF the reported start is the LF itself: step onto the record's first byte.
+        while bytes.get(byte).is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            byte += 1;
+        }
+        let newlines = |range: &[u8]| range.iter().filter(|b| **b == b'\n').count() as u64;
+        if byte < counted.0 {
+            return 1 + newlines(&bytes[..byte]);
+        }
+        counted.1 += newlines(&bytes[counted.0..byte]);
+        counted.0 = byte;
+        counted.1
+    };
     for (n, record) in reader.byte_records().enumerate() {
         if n >= MAX_ROWS {
             return Err(ImportError::TooManyRows);
@@ -93,7 +110,10 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedImport, ImportError> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(n as u64 + 2);
+                let line = e
+                    .position()
+                    .map(|p| line_at(p.byte()))
+                    .unwrap_or(n as u64 + 2);
                 parsed.rejected.push(RejectedRow {
                     line,
                     reason: "this line is not valid CSV".into(),
@@ -101,7 +121,10 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedImport, ImportError> {
                 continue;
             }
         };
-        let line = record.position().map(|p| p.line()).unwrap_or(n as u64 + 2);
+        let line = record
+            .position()
+            .map(|p| line_at(p.byte()))
+            .unwrap_or(n as u64 + 2);
         if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue;
         }
@@ -210,6 +233,12 @@ mod tests {
         assert!(parsed.rejected[0].reason.contains("Name is required"));
         assert!(parsed.rejected[1].reason.contains("not a valid email"));
         assert!(parsed.rejected[2].reason.contains("UTF-8"));
+        let crlf = parse(
+            b"Name,Email\r\nAda,a@example.com\r\n,x@example.com\r\nBob,\"bob\r\n@\"\r\nCyd,c@\r\n",
+        )
+        .unwrap();
+        let lines: Vec<u64> = crlf.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![3, 4, 6], "CRLF files count lines like LF files");
     }
 
     #[test]
