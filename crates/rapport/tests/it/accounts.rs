@@ -845,3 +845,28 @@ both_databases!(
         }
     }
 );
+
+both_databases!(
+    inviting_an_existing_email_is_refused_without_mail,
+    |app: TestApp| async move {
+        app.sign_up("Ada Lovelace", OWNER, "Analytical Engines")
+            .await;
+        kit::browser_with_org(&app, "Mallory", "mallory@example.com", "Other Org").await;
+        for email in ["MALLORY@example.com", OWNER] {
+            let r = app
+                .submit(
+                    "/settings/team",
+                    "/settings/team",
+                    &[("name", "Someone"), ("email", email)],
+                )
+                .await;
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+            let body = r.text().await.unwrap();
+            assert!(body.contains("id=\"email-error\""), "{body}");
+            assert!(body.contains("value=\"Someone\""));
+        }
+        assert_eq!(count(&app, "users").await, 2);
+        assert_eq!(count(&app, "outbox").await, 0);
+        assert_eq!(count(&app, "password_tokens").await, 0);
+    }
+);

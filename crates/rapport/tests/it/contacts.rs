@@ -676,3 +676,65 @@ both_databases!(
         );
     }
 );
+
+both_databases!(
+    export_streams_every_contact_past_the_first_thousand,
+    |app: TestApp| async move {
+        owner(&app).await;
+        let org_id = kit::scalar(&app, "SELECT org_id FROM users").await;
+        let now = app.state.clock.now();
+        let mut tx = app.state.db.begin().await.unwrap();
+        // 2,000 exactly (a multiple of the export's page size) plus one with a duplicate name.
+        for i in 0..2001 {
+            let data = rapport::contacts::storage::ContactData {
+                name: format!("Person {:04}", i.min(1999)),
+                email: None,
+                phone: None,
+                company: None,
+                job_title: None,
+                time_zone: None,
+                notes: None,
+            };
+            rapport::contacts::storage::insert(&mut tx.conn(), org_id, None, &data, now)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let r = app.get("/contacts/export.csv").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let bytes = r.bytes().await.unwrap();
+        let mut reader = csv::Reader::from_reader(bytes.as_ref());
+        let names: Vec<String> = reader.records().map(|r| r.unwrap()[0].to_owned()).collect();
+        assert_eq!(names.len(), 2001, "every contact exported once");
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted, "in name order");
+        assert_eq!(names.iter().filter(|n| *n == "Person 1999").count(), 2);
+    }
+);
+
+both_databases!(
+    csv_import_counts_lines_in_windows_files_with_bom,
+    |app: TestApp| async move {
+        owner(&app).await;
+        let file = b"\xEF\xBB\xBFName,EMAIL,Job-Title\r\nAda,ada@example.com,Countess\r\n,x@example.com,\r\nBob,bob@,\r\nCyd,cyd@example.com,\r\n";
+        let r = upload_csv(&app.client, &app.base, file).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = unescape(&r.text().await.unwrap());
+        assert!(body.contains("Imported 2 contacts."), "{body}");
+        assert!(
+            body.contains("<tr><td>3</td><td>Name is required."),
+            "{body}"
+        );
+        assert!(body.contains("<tr><td>4</td>"), "{body}");
+        assert_eq!(
+            count(
+                &app,
+                "contacts WHERE name = 'Ada' AND job_title = 'Countess'"
+            )
+            .await,
+            1,
+            "BOM stripped and header variants understood"
+        );
+    }
+);
