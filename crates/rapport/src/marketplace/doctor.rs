@@ -238,7 +238,7 @@ mod tests {
         "--zoom-domain-verification",
         "abc123",
         "--secret-key",
-        "3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY=",
         "--environment",
         "production",
         "--database-url",
