@@ -143,8 +143,9 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), crate::accounts::session::load))
         .layer(middleware::from_fn_with_state(state.clone(), crate::web::flash::layer))
         .layer(middleware::from_fn_with_state(state.clone(), crate::web::csrf::ensure_token))
-        .layer(middleware::from_fn_with_state(state.clone(), crate::web::headers::layer))
+        // Inside the headers layer, so its 403 carries the security headers too.
         .layer(tower_http::csrf::CsrfLayer::new())
+        .layer(middleware::from_fn_with_state(state.clone(), crate::web::headers::layer))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(CatchPanicLayer::custom(|_| AppError::Internal("a request handler panicked".into()).into_response()))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
