@@ -137,6 +137,7 @@ pub async fn claim(
     Ok(job)
 }
 
+/// A finished job forgets its payload: webhook bodies carry Zoom ids that must not outlive their use.
 pub async fn complete(
     conn: &mut Conn<'_>,
     job_id: i64,
@@ -144,7 +145,7 @@ pub async fn complete(
 ) -> Result<(), sqlx::Error> {
     sql_execute!(
         conn,
-        "UPDATE jobs SET state = 'done', locked_until = NULL, locked_by = NULL, last_error = NULL, updated_at = $2 WHERE id = $1",
+        "UPDATE jobs SET state = 'done', payload = '{}', locked_until = NULL, locked_by = NULL, last_error = NULL, updated_at = $2 WHERE id = $1",
         job_id,
         now
     )?;

@@ -442,7 +442,8 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             }
         };
     }
-    let key = event.dedupe_key().to_string();
+    // Hashed: the key holds Zoom user and account ids, which must not outlive a deauthorization.
+    let key = crate::crypto::hash_token(&event.dedupe_key().to_string());
     let stored = async {
         let mut tx = state.db.begin().await?;
         let fresh = storage::record_webhook(&mut tx.conn(), &key, now).await?;
