@@ -12,4 +12,6 @@ mod accounts;
 mod browser;
 mod contacts;
 mod jobs_and_mail;
+mod meetings;
 mod storage;
+mod zoom;

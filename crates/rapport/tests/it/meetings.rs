@@ -1,0 +1,868 @@
+//! Meetings end to end against each app's embedded Zoom simulator: scheduling (with the
+//! invitation email and its `.ics`), validation, double submits, Zoom's errors and lost answers,
+//! start, reschedule, cancel, changes made in Zoom (webhooks), disconnecting and the flag.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use base64::Engine;
+use chrono::{DateTime, TimeZone, Utc};
+use reqwest::StatusCode;
+use zoom_sim::{AuthorizeRequest, Fault, FaultAction, Plan, SimState};
+
+use crate::both_databases;
+use crate::kit::{self, browser_with_org, create_contact, get_text};
+use crate::support::{TestApp, csrf_token_in, location, submit_with};
+
+fn sim(app: &TestApp) -> &SimState {
+    app.state
+        .zoom
+        .simulator
+        .as_ref()
+        .expect("test apps run the embedded simulator")
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Connects this browser's user to Zoom as `email` (a new Zoom user on `plan`), the way the
+/// consent page would, through the simulator's authorize shortcut.
+async fn connect_zoom(app: &TestApp, client: &reqwest::Client, email: &str, plan: Plan) {
+    let r = submit_with(
+        client,
+        &app.base,
+        "/settings",
+        "/settings/zoom/connect",
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "connect goes to Zoom");
+    let to_zoom = location(&r);
+    let outcome = sim(app)
+        .authorize(AuthorizeRequest {
+            email: email.to_owned(),
+            plan: Some(plan),
+            client_id: query_param(&to_zoom, "client_id").expect("client_id"),
+            redirect_uri: query_param(&to_zoom, "redirect_uri").expect("redirect_uri"),
+            state: query_param(&to_zoom, "state"),
+            code_challenge: query_param(&to_zoom, "code_challenge"),
+            code_challenge_method: query_param(&to_zoom, "code_challenge_method"),
+            decline: false,
+        })
+        .expect("consent");
+    let r = client
+        .get(&outcome.redirect_url)
+        .send()
+        .await
+        .expect("callback");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "callback redirects");
+    let (_, settings) = get_text(client, &app.base, "/settings").await;
+    assert!(
+        settings.contains("Disconnect"),
+        "settings show Zoom connected"
+    );
+}
+
+const HOST: &str = "ada@example.com";
+const ZOOM_USER: &str = "ada.zoom@example.com";
+
+/// Signs up Ada (Europe/Paris), connects her Zoom and adds a contact in New York.
+async fn host_with_contact(app: &TestApp, plan: Plan) -> (reqwest::Client, i64) {
+    let ada = browser_with_org(app, "Ada Lovelace", HOST, "Analytical Engines").await;
+    connect_zoom(app, &ada, ZOOM_USER, plan).await;
+    let contact = create_contact(
+        &ada,
+        &app.base,
+        &[
+            ("name", "Grace Hopper"),
+            ("email", "grace@example.com"),
+            ("time_zone", "America/New_York"),
+        ],
+    )
+    .await;
+    (ada, contact)
+}
+
+fn value_of(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// The schedule form's hidden fields (anti-forgery token and idempotency key).
+async fn schedule_form(app: &TestApp, client: &reqwest::Client, contact: i64) -> (String, String) {
+    let (status, page) = get_text(
+        client,
+        &app.base,
+        &format!("/contacts/{contact}/meetings/new"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    (
+        csrf_token_in(&page).expect("csrf"),
+        value_of(&page, "idempotency_key").expect("idempotency key"),
+    )
+}
+
+const DEFAULTS: &[(&str, &str)] = &[
+    ("topic", "Compiler review"),
+    ("date", "2027-03-02"),
+    ("time", "15:00"),
+    ("time_zone", "Europe/Paris"),
+    ("duration", "45"),
+    ("agenda", "Walk through the A-0 system"),
+    ("invite", "on"),
+];
+
+fn with(overrides: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    let mut fields: Vec<(&'static str, String)> = DEFAULTS
+        .iter()
+        .filter(|(k, _)| !overrides.iter().any(|(o, _)| o == k))
+        .map(|(k, v)| (*k, (*v).to_owned()))
+        .collect();
+    fields.extend(overrides.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    fields
+}
+
+async fn post_schedule(
+    app: &TestApp,
+    client: &reqwest::Client,
+    contact: i64,
+    fields: &[(&'static str, String)],
+    csrf: &str,
+    key: &str,
+) -> reqwest::Response {
+    let mut all: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    all.push(("csrf_token", csrf));
+    all.push(("idempotency_key", key));
+    client
+        .post(app.url(&format!("/contacts/{contact}/meetings")))
+        .form(&all)
+        .send()
+        .await
+        .expect("POST meeting")
+}
+
+async fn schedule(
+    app: &TestApp,
+    client: &reqwest::Client,
+    contact: i64,
+    overrides: &[(&'static str, &str)],
+) -> reqwest::Response {
+    let (csrf, key) = schedule_form(app, client, contact).await;
+    post_schedule(app, client, contact, &with(overrides), &csrf, &key).await
+}
+
+async fn meeting(app: &TestApp, id: i64) -> rapport::meetings::storage::MeetingRow {
+    let mut pooled = app.state.db.acquire().await.expect("conn");
+    rapport::meetings::storage::by_id(&mut pooled.conn(), id)
+        .await
+        .expect("query")
+        .expect("meeting exists")
+}
+
+async fn only_meeting(app: &TestApp) -> rapport::meetings::storage::MeetingRow {
+    let id = kit::scalar(app, "SELECT MAX(id) FROM meetings").await;
+    meeting(app, id).await
+}
+
+/// The parsed `.ics` of an email: the calendar's METHOD and the event's properties.
+struct Ics {
+    method: String,
+    event: HashMap<String, String>,
+    raw: String,
+}
+
+fn ics_of(mail: &rapport::mail::devbox::MailboxRow) -> Ics {
+    let attachments = mail.attachments();
+    let ics = attachments
+        .iter()
+        .find(|a| a.filename.ends_with(".ics"))
+        .unwrap_or_else(|| panic!("no .ics attached to {}", mail.subject));
+    assert!(ics.content_type.starts_with("text/calendar"));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&ics.content_base64)
+        .expect("base64");
+    let raw = String::from_utf8(bytes).expect("utf-8");
+    let unfolded = icalendar::parser::unfold(&raw);
+    let calendar = icalendar::parser::read_calendar(&unfolded).expect("the .ics parses");
+    let method = calendar
+        .properties
+        .iter()
+        .find(|p| p.name.as_str() == "METHOD")
+        .map(|p| p.val.as_str().to_owned())
+        .unwrap_or_default();
+    let vevent = calendar
+        .components
+        .iter()
+        .find(|c| c.name.as_str() == "VEVENT")
+        .expect("a VEVENT");
+    let event = vevent
+        .properties
+        .iter()
+        .map(|p| (p.name.as_str().to_owned(), p.val.as_str().to_owned()))
+        .collect();
+    // The typed parser accepts it too.
+    let typed: icalendar::Calendar = raw.parse().expect("Calendar::from_str");
+    assert_eq!(typed.components.len(), 1);
+    Ics { method, event, raw }
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%SZ")
+        .map(|n| Utc.from_utc_datetime(&n))
+        .unwrap_or_else(|e| panic!("{s} is not a UTC date-time: {e}"))
+}
+
+/// Waits until the simulator has finished delivering its webhooks, then runs Rapport's jobs.
+async fn settle_webhooks(app: &TestApp) {
+    for _ in 0..250 {
+        if sim(app).webhook_deliveries().iter().all(|d| d.done) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.drain_jobs().await;
+}
+
+async fn org_of(app: &TestApp, email: &str) -> i64 {
+    kit::scalar(
+        app,
+        &format!("SELECT org_id FROM users WHERE email = '{email}'"),
+    )
+    .await
+}
+
+both_databases!(
+    schedule_end_to_end_with_invitation_and_ics,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        let r = schedule(&app, &ada, contact, &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&r), format!("/contacts/{contact}"));
+
+        let zoom = sim(&app).meetings();
+        assert_eq!(zoom.len(), 1, "one meeting in Zoom");
+        let z = &zoom[0];
+        assert_eq!(
+            z.start_time,
+            Utc.with_ymd_and_hms(2027, 3, 2, 14, 0, 0).unwrap()
+        );
+        assert_eq!(z.timezone, "Europe/Paris");
+        assert_eq!(z.duration, 45);
+        assert_eq!(z.agenda, "Walk through the A-0 system");
+        assert_eq!(z.topic, "Compiler review");
+
+        let m = only_meeting(&app).await;
+        assert_eq!(m.status, "scheduled");
+        assert_eq!(
+            m.zoom_meeting_id.as_deref(),
+            Some(z.id.to_string().as_str())
+        );
+
+        let (_, page) = get_text(&ada, &app.base, &format!("/contacts/{contact}")).await;
+        assert!(page.contains("Compiler review"), "{page}");
+        assert!(page.contains("Scheduled"), "contact page shows the status");
+
+        let (_, agenda) = get_text(&ada, &app.base, "/meetings").await;
+        assert!(agenda.contains("Tuesday March 2, 2027"), "{agenda}");
+        assert!(agenda.contains("Compiler review"));
+        assert!(agenda.contains("15:00"), "host's local time on the agenda");
+
+        let mail = app.mailbox().await;
+        assert_eq!(mail.len(), 1, "one invitation");
+        let invite = &mail[0];
+        assert!(invite.to_address.contains("grace@example.com"));
+        assert_eq!(
+            invite.subject,
+            "Invitation: Compiler review with Ada Lovelace"
+        );
+        let text = kit::unescape(&invite.text_body);
+        // 14:00Z is 09:00 in New York and 15:00 in Paris.
+        assert!(text.contains("09:00"), "contact's time: {text}");
+        assert!(text.contains("America/New_York"), "{text}");
+        assert!(text.contains("15:00"), "host's time: {text}");
+        assert!(text.contains("Europe/Paris"), "{text}");
+        let join_url = m.join_url.clone().expect("join url");
+        assert!(join_url.starts_with(&sim(&app).base_url()));
+        assert!(text.contains(&join_url), "join link: {text}");
+        assert!(text.contains(&z.password), "passcode: {text}");
+        assert!(text.contains("Ada Lovelace"));
+        assert!(text.contains("Walk through the A-0 system"));
+        assert!(kit::unescape(&invite.html_body).contains(&join_url));
+
+        let ics = ics_of(invite);
+        assert_eq!(ics.method, "REQUEST", "{}", ics.raw);
+        assert_eq!(ics.event.get("UID"), Some(&m.ics_uid));
+        assert_eq!(ics.event.get("SEQUENCE").map(String::as_str), Some("0"));
+        assert_eq!(utc(&ics.event["DTSTART"]), z.start_time);
+        assert_eq!(
+            utc(&ics.event["DTEND"]),
+            z.start_time + chrono::Duration::minutes(45)
+        );
+        assert_eq!(ics.event["ORGANIZER"], format!("mailto:{HOST}"));
+        assert_eq!(ics.event["ATTENDEE"], "mailto:grace@example.com");
+        assert_eq!(ics.event["LOCATION"], join_url);
+    }
+);
+
+both_databases!(
+    invalid_forms_keep_values_and_create_nothing,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        let long_topic = "t".repeat(201);
+        let long_agenda = "a".repeat(2001);
+        let cases: Vec<(Vec<(&'static str, &str)>, &str)> = vec![
+            (vec![("date", "2020-01-01")], "past"),
+            (vec![("duration", "0")], "duration"),
+            (vec![("duration", "2000")], "duration"),
+            (vec![("topic", long_topic.as_str())], "200"),
+            (vec![("agenda", long_agenda.as_str())], "2000"),
+            (vec![("time_zone", "Mars/Olympus_Mons")], "zone"),
+            (
+                vec![
+                    ("date", "2027-03-14"),
+                    ("time", "02:30"),
+                    ("time_zone", "America/New_York"),
+                ],
+                "does not exist",
+            ),
+            (
+                vec![
+                    ("date", "2027-11-07"),
+                    ("time", "01:30"),
+                    ("time_zone", "America/New_York"),
+                ],
+                "happens twice",
+            ),
+        ];
+        for (overrides, message) in cases {
+            let r = schedule(&app, &ada, contact, &overrides).await;
+            assert_eq!(
+                r.status(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{overrides:?}"
+            );
+            let page = kit::unescape(&r.text().await.unwrap());
+            assert!(
+                page.to_lowercase().contains(&message.to_lowercase()),
+                "{overrides:?}: expected {message:?} in the page"
+            );
+            for (field, value) in &overrides {
+                assert!(
+                    page.contains(&format!("value=\"{value}\""))
+                        || page.contains(&format!(">{value}<")),
+                    "{field} keeps the typed value"
+                );
+            }
+        }
+        // A contact without email cannot be invited.
+        let no_email = create_contact(&ada, &app.base, &[("name", "No Mail")]).await;
+        let r = schedule(&app, &ada, no_email, &[("invite", "on")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("email"));
+
+        assert_eq!(kit::count(&app, "meetings").await, 0);
+        assert!(sim(&app).meetings().is_empty());
+        assert!(
+            !sim(&app)
+                .requests()
+                .iter()
+                .any(|r| r.method == "POST" && r.path.contains("/meetings")),
+            "nothing was sent to Zoom"
+        );
+
+        // Licensed: the cloud-recording option, no 40-minute note.
+        let (_, form) = get_text(
+            &ada,
+            &app.base,
+            &format!("/contacts/{contact}/meetings/new"),
+        )
+        .await;
+        assert!(form.contains("name=\"record\""));
+        assert!(!form.contains("40 minutes"));
+    }
+);
+
+both_databases!(
+    basic_users_see_the_forty_minute_note,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Basic).await;
+        let (_, form) = get_text(
+            &ada,
+            &app.base,
+            &format!("/contacts/{contact}/meetings/new"),
+        )
+        .await;
+        assert!(form.contains("40 minutes"), "{form}");
+        assert!(
+            !form.contains("name=\"record\""),
+            "no cloud recording on Basic"
+        );
+    }
+);
+
+both_databases!(
+    the_same_form_sent_five_times_schedules_once,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        let (csrf, key) = schedule_form(&app, &ada, contact).await;
+        let fields = with(&[]);
+        let posts = (0..5).map(|_| post_schedule(&app, &ada, contact, &fields, &csrf, &key));
+        let responses = futures::future::join_all(posts).await;
+        for r in &responses {
+            assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        }
+        assert_eq!(sim(&app).meetings().len(), 1, "one meeting in Zoom");
+        assert_eq!(kit::count(&app, "meetings").await, 1, "one in Rapport");
+        assert_eq!(app.mailbox().await.len(), 1, "one invitation");
+    }
+);
+
+both_databases!(
+    zoom_errors_leave_nothing_behind,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        let create = |action: FaultAction| {
+            Fault::new(action)
+                .on("POST", "/v2/users/me/meetings")
+                .times(1)
+        };
+        // A per-user daily limit: the reset time is mentioned.
+        sim(&app).inject(create(FaultAction::RateLimit {
+            limit_type: zoom_sim::RateLimitKind::Daily,
+            retry_after: Default::default(),
+            retry_after_secs: None,
+        }));
+        let r = schedule(&app, &ada, contact, &[("topic", "Daily limit")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = kit::unescape(&r.text().await.unwrap());
+        assert!(page.contains("daily limit"), "{page}");
+        assert!(page.contains("resets at"), "reset time mentioned");
+        assert!(page.contains("value=\"Daily limit\""), "typed values kept");
+
+        // An invalid access token: reconnect.
+        sim(&app).inject(create(FaultAction::Error {
+            status: 401,
+            body: Some(r#"{"code":124,"message":"Invalid access token."}"#.into()),
+        }));
+        let r = schedule(&app, &ada, contact, &[]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = r.text().await.unwrap();
+        assert!(
+            page.contains("Reconnect") || page.contains("reconnect"),
+            "{page}"
+        );
+
+        sim(&app).clear_faults();
+        assert_eq!(kit::count(&app, "meetings").await, 0, "nothing stored");
+        assert!(sim(&app).meetings().is_empty(), "nothing in Zoom");
+        assert!(app.mailbox().await.is_empty());
+    }
+);
+
+both_databases!(
+    a_server_error_on_create_is_settled_by_reconciliation,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        // Zoom answers 500 without creating: the outcome is unknown to Rapport, which checks.
+        sim(&app).inject(
+            Fault::new(FaultAction::Error {
+                status: 500,
+                body: None,
+            })
+            .on("POST", "/v2/users/me/meetings")
+            .times(1),
+        );
+        let r = schedule(&app, &ada, contact, &[]).await;
+        let status = r.status();
+        let page = r.text().await.unwrap();
+        if status == StatusCode::UNPROCESSABLE_ENTITY {
+            assert!(page.contains("try again"), "{page}");
+            assert_eq!(kit::count(&app, "meetings").await, 0);
+        } else {
+            assert_eq!(status, StatusCode::SEE_OTHER);
+            app.drain_jobs().await;
+            let m = only_meeting(&app).await;
+            assert_eq!(m.status, "failed", "reconciliation marks it failed");
+        }
+        assert!(sim(&app).meetings().is_empty(), "nothing in Zoom");
+        assert!(app.mailbox().await.is_empty(), "no invitation");
+    }
+);
+
+both_databases!(
+    a_lost_answer_on_create_is_adopted_by_reconciliation,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        sim(&app).inject(
+            Fault::new(FaultAction::Drop)
+                .on("POST", "/v2/users/me/meetings")
+                .times(1),
+        );
+        let r = schedule(&app, &ada, contact, &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, page) = get_text(&ada, &app.base, &location(&r)).await;
+        assert!(page.contains("checking"), "{page}");
+        app.drain_jobs().await;
+        let zoom = sim(&app).meetings();
+        assert_eq!(zoom.len(), 1, "exactly one meeting in Zoom");
+        let m = only_meeting(&app).await;
+        assert_eq!(m.status, "scheduled");
+        assert_eq!(m.zoom_meeting_id, Some(zoom[0].id.to_string()));
+        let mail = app.mailbox().await;
+        assert_eq!(mail.len(), 1, "one invitation");
+        assert!(mail[0].text_body.contains(&zoom[0].password));
+    }
+);
+
+both_databases!(
+    only_the_host_can_start_edit_or_cancel,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        let r = schedule(&app, &ada, contact, &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let m = only_meeting(&app).await;
+        let zoom_id = m.zoom_meeting_id.clone().unwrap();
+
+        let r = kit::get(&ada, &app.base, &format!("/meetings/{}/start", m.id)).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let start = location(&r);
+        assert!(
+            start.starts_with(&format!("{}/s/{zoom_id}?zak=", sim(&app).base_url())),
+            "{start}"
+        );
+        let r = kit::get(&ada, &app.base, &format!("/meetings/{}/start", m.id)).await;
+        assert_ne!(location(&r), start, "a fresh start link each time");
+        let landing = reqwest::get(&start).await.unwrap();
+        assert_eq!(landing.status(), StatusCode::OK, "the start link works");
+
+        // A teammate in the same organization.
+        let r = submit_with(
+            &ada,
+            &app.base,
+            "/settings/team",
+            "/settings/team",
+            &[("name", "Bob Babbage"), ("email", "bob@example.com")],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let mail = app.mailbox().await;
+        let invitation = mail
+            .iter()
+            .find(|m| m.to_address.contains("bob@example.com"))
+            .expect("team invitation");
+        let link =
+            crate::support::link_in(&invitation.text_body, &app.url("/set-password/")).unwrap();
+        let path = link.trim_start_matches(&app.base).to_owned();
+        let bob = crate::support::new_client();
+        submit_with(
+            &bob,
+            &app.base,
+            &path,
+            &path,
+            &[("password", "bobs own passphrase")],
+        )
+        .await;
+        let r = kit::sign_in_with(
+            &bob,
+            &app.base,
+            "bob@example.com",
+            "bobs own passphrase",
+            "",
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+        let eve = browser_with_org(&app, "Eve", "eve@example.com", "Other Org").await;
+        for client in [&bob, &eve] {
+            for path in ["start", "edit", "cancel"] {
+                let r = kit::get(client, &app.base, &format!("/meetings/{}/{path}", m.id)).await;
+                assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+            }
+            let r = submit_with(
+                client,
+                &app.base,
+                "/contacts",
+                &format!("/meetings/{}/cancel", m.id),
+                &[],
+            )
+            .await;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "POST cancel");
+        }
+        assert_eq!(sim(&app).meetings().len(), 1, "still in Zoom");
+    }
+);
+
+both_databases!(
+    reschedule_then_cancel_reach_zoom_and_the_contact,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        schedule(&app, &ada, contact, &[]).await;
+        let m = only_meeting(&app).await;
+        let zoom_id: i64 = m.zoom_meeting_id.clone().unwrap().parse().unwrap();
+
+        let edit = format!("/meetings/{}/edit", m.id);
+        let fields: Vec<(&str, String)> = with(&[("time", "16:30")]);
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        // Zoom down: the form comes back with a message, nothing changes anywhere.
+        sim(&app).inject(
+            Fault::new(FaultAction::Error {
+                status: 503,
+                body: None,
+            })
+            .on("PATCH", "/v2/meetings/"),
+        );
+        let r = submit_with(&ada, &app.base, &edit, &edit, &fields).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("try again"), "{page}");
+        assert!(page.contains("value=\"16:30\""), "typed time kept");
+        sim(&app).clear_faults();
+        assert_eq!(sim(&app).meeting(zoom_id).unwrap().start_time, m.start_at);
+        assert_eq!(meeting(&app, m.id).await.start_at, m.start_at);
+        assert_eq!(app.mailbox().await.len(), 1, "only the invitation");
+
+        let r = submit_with(&ada, &app.base, &edit, &edit, &fields).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let z = sim(&app).meeting(zoom_id).expect("still in Zoom");
+        assert_eq!(
+            z.start_time,
+            Utc.with_ymd_and_hms(2027, 3, 2, 15, 30, 0).unwrap()
+        );
+        assert!(
+            sim(&app)
+                .requests()
+                .iter()
+                .any(|r| r.method == "PATCH" && r.path.ends_with(&zoom_id.to_string()))
+        );
+        // Zoom also tells Rapport about its own change (meeting.updated): no second email.
+        settle_webhooks(&app).await;
+        let mail = app.mailbox().await;
+        assert_eq!(mail.len(), 2);
+        let update = &mail[0];
+        assert!(update.subject.starts_with("Updated:"), "{}", update.subject);
+        let ics = ics_of(update);
+        assert_eq!(ics.method, "REQUEST");
+        assert_eq!(ics.event["UID"], m.ics_uid);
+        assert_eq!(ics.event["SEQUENCE"], "1");
+        assert_eq!(utc(&ics.event["DTSTART"]), z.start_time);
+
+        let cancel = format!("/meetings/{}/cancel", m.id);
+        let r = submit_with(&ada, &app.base, &cancel, &cancel, &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(sim(&app).meeting(zoom_id).is_none(), "deleted in Zoom");
+        settle_webhooks(&app).await;
+        assert_eq!(meeting(&app, m.id).await.status, "cancelled");
+        let mail = app.mailbox().await;
+        assert_eq!(mail.len(), 3);
+        assert!(mail[0].subject.starts_with("Cancelled:"));
+        let ics = ics_of(&mail[0]);
+        assert_eq!(ics.method, "CANCEL");
+        assert_eq!(ics.event["UID"], m.ics_uid);
+        assert!(ics.event["SEQUENCE"].parse::<i64>().unwrap() > 1);
+        let (_, page) = get_text(&ada, &app.base, &format!("/contacts/{contact}")).await;
+        assert!(page.contains("Cancelled"));
+
+        // Cancelling a meeting already deleted in Zoom still succeeds.
+        schedule(&app, &ada, contact, &[("topic", "Second")]).await;
+        let second = only_meeting(&app).await;
+        let zoom_id: i64 = second.zoom_meeting_id.clone().unwrap().parse().unwrap();
+        let r = reqwest::Client::new()
+            .post(format!(
+                "{}/account/meetings/{zoom_id}/delete",
+                sim(&app).base_url()
+            ))
+            .form(&[("email", ZOOM_USER)])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_redirection() || r.status().is_success());
+        assert!(sim(&app).meeting(zoom_id).is_none());
+        let cancel = format!("/meetings/{}/cancel", second.id);
+        let r = submit_with(&ada, &app.base, &cancel, &cancel, &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(meeting(&app, second.id).await.status, "cancelled");
+    }
+);
+
+async fn post_signed(app: &TestApp, body: &str) -> StatusCode {
+    let secret = sim(app).apps()[0].webhook_secret.clone();
+    let ts = Utc::now().timestamp();
+    reqwest::Client::new()
+        .post(app.url("/webhooks/zoom"))
+        .header("x-zm-request-timestamp", ts.to_string())
+        .header(
+            "x-zm-signature",
+            zoom_sim::sign(&secret, ts, body.as_bytes()),
+        )
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+both_databases!(
+    changes_made_in_zoom_reach_rapport,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        schedule(&app, &ada, contact, &[]).await;
+        let m = only_meeting(&app).await;
+        let zoom_id: i64 = m.zoom_meeting_id.clone().unwrap().parse().unwrap();
+        let account = |path: String, form: Vec<(&'static str, String)>| {
+            let base = sim(&app).base_url();
+            async move {
+                reqwest::Client::new()
+                    .post(format!("{base}{path}"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        sim(&app).clear_webhook_deliveries();
+
+        // Edited in Zoom: Rapport follows, and the contact gets the update.
+        account(
+            format!("/account/meetings/{zoom_id}/update"),
+            vec![
+                ("email", ZOOM_USER.into()),
+                ("topic", "Renamed in Zoom".into()),
+                ("start_time", "2027-03-02T16:00".into()),
+            ],
+        )
+        .await;
+        settle_webhooks(&app).await;
+        let updated = meeting(&app, m.id).await;
+        assert_eq!(updated.topic, "Renamed in Zoom");
+        assert_eq!(
+            updated.start_at,
+            Utc.with_ymd_and_hms(2027, 3, 2, 16, 0, 0).unwrap()
+        );
+        let mail = app.mailbox().await;
+        assert_eq!(mail.len(), 2, "invitation and update");
+        assert!(mail[0].subject.starts_with("Updated:"));
+
+        // The same delivery twice, and an older update after a newer one: applied once, newest wins.
+        let deliveries = sim(&app).webhook_deliveries();
+        let older = deliveries
+            .iter()
+            .find(|d| d.event == "meeting.updated")
+            .expect("meeting.updated sent")
+            .body
+            .clone();
+        assert_eq!(post_signed(&app, &older).await, StatusCode::OK);
+        app.drain_jobs().await;
+        account(
+            format!("/account/meetings/{zoom_id}/update"),
+            vec![("email", ZOOM_USER.into()), ("topic", "Newest".into())],
+        )
+        .await;
+        settle_webhooks(&app).await;
+        assert_eq!(meeting(&app, m.id).await.topic, "Newest");
+        // Replay the older event with a new timestamp field as a distinct event.
+        let mut stale: serde_json::Value = serde_json::from_str(&older).unwrap();
+        stale["event_ts"] = serde_json::json!(stale["event_ts"].as_i64().unwrap() + 1);
+        let status = post_signed(&app, &stale.to_string()).await;
+        assert!(status.is_success(), "{status}");
+        app.drain_jobs().await;
+        assert_eq!(meeting(&app, m.id).await.topic, "Newest", "newest wins");
+        assert_eq!(app.mailbox().await.len(), 3, "one email per applied change");
+
+        // Started and ended in Zoom: on the contact's timeline with a duration.
+        sim(&app).start_meeting(zoom_id).unwrap();
+        settle_webhooks(&app).await;
+        sim(&app).advance_clock(Duration::from_secs(25 * 60));
+        sim(&app).end_meeting(zoom_id).unwrap();
+        settle_webhooks(&app).await;
+        let (_, page) = get_text(&ada, &app.base, &format!("/contacts/{contact}")).await;
+        let page = kit::unescape(&page);
+        assert!(page.contains("started in Zoom"), "{page}");
+        assert!(page.contains("ended after"), "{page}");
+
+        // Deleted in Zoom: cancelled in Rapport, and the contact is told.
+        schedule(&app, &ada, contact, &[("topic", "To be deleted")]).await;
+        let second = only_meeting(&app).await;
+        let zoom_id: i64 = second.zoom_meeting_id.clone().unwrap().parse().unwrap();
+        account(
+            format!("/account/meetings/{zoom_id}/delete"),
+            vec![("email", ZOOM_USER.into())],
+        )
+        .await;
+        settle_webhooks(&app).await;
+        assert_eq!(meeting(&app, second.id).await.status, "cancelled");
+        let mail = app.mailbox().await;
+        assert!(
+            mail[0].subject.starts_with("Cancelled: To be deleted"),
+            "{}",
+            mail[0].subject
+        );
+        assert_eq!(ics_of(&mail[0]).method, "CANCEL");
+    }
+);
+
+both_databases!(
+    disconnecting_keeps_the_record_and_the_flag_hides_meetings,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        schedule(&app, &ada, contact, &[]).await;
+        let m = only_meeting(&app).await;
+        let r = submit_with(
+            &ada,
+            &app.base,
+            "/settings/zoom/disconnect",
+            "/settings/zoom/disconnect",
+            &[],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let kept = meeting(&app, m.id).await;
+        assert_eq!(kept.topic, "Compiler review");
+        assert_eq!(kept.start_at, m.start_at);
+        assert!(kept.join_url.is_none() && kept.zoom_meeting_id.is_none());
+        let (_, page) = get_text(&ada, &app.base, &format!("/contacts/{contact}")).await;
+        assert!(page.contains("Compiler review"));
+        assert!(page.contains("Zoom link removed"), "{page}");
+        assert!(!page.contains(&m.join_url.clone().unwrap()));
+        let (_, form) = get_text(
+            &ada,
+            &app.base,
+            &format!("/contacts/{contact}/meetings/new"),
+        )
+        .await;
+        assert!(form.contains("Connect Zoom"), "{form}");
+
+        let org = org_of(&app, HOST).await;
+        assert!(org > 0);
+        {
+            let mut pooled = app.state.db.acquire().await.unwrap();
+            rapport::flags::set(
+                &mut pooled.conn(),
+                rapport::flags::ZOOM,
+                rapport::flags::Change::Off,
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        }
+        let (_, page) = get_text(&ada, &app.base, &format!("/contacts/{contact}")).await;
+        assert!(!page.contains("/meetings/new"), "no Schedule button");
+        for path in [
+            format!("/contacts/{contact}/meetings/new"),
+            format!("/meetings/{}/start", m.id),
+            format!("/meetings/{}/edit", m.id),
+            format!("/meetings/{}/cancel", m.id),
+        ] {
+            let r = kit::get(&ada, &app.base, &path).await;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+    }
+);
