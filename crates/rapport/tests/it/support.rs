@@ -125,10 +125,13 @@ pub fn test_config(data_dir: PathBuf, database_url: String, extra: &[&str]) -> C
         // Every test app runs its own embedded Zoom simulator on a random port.
         "--zoom-sim-addr".into(),
         "127.0.0.1:0".into(),
-        // PostgreSQL needs an explicit key (nodes must share it); SQLite tests use it too.
-        "--secret-key".into(),
-        rapport::vault::generate_key(),
     ];
+    // PostgreSQL needs an explicit key (nodes must share it: pass the same `--secret-key` in
+    // `extra`); SQLite tests use one too.
+    if !extra.contains(&"--secret-key") {
+        argv.push("--secret-key".into());
+        argv.push(rapport::vault::generate_key());
+    }
     argv.extend(extra.iter().map(|s| (*s).to_owned()));
     let args = Args::try_parse_from(argv).expect("test arguments parse");
     Config::from_args(&args.server).expect("test configuration is valid")
