@@ -342,6 +342,8 @@ pub async fn set_status_from_zoom(
 }
 
 /// Applies a change made in Zoom, unless a newer event was already applied (out-of-order safe).
+/// Zoom also reports Rapport's own changes: an event that changes nothing is not applied, so
+/// the contact is not sent a second update.
 pub async fn apply_zoom_update(
     conn: &mut Conn<'_>,
     id: i64,
@@ -355,7 +357,8 @@ pub async fn apply_zoom_update(
         conn,
         "UPDATE meetings SET topic = COALESCE($2, topic), start_at = COALESCE($3, start_at), duration_minutes = COALESCE($4, duration_minutes),
              ics_sequence = ics_sequence + 1, last_event_ts = $5, updated_at = $6
-         WHERE id = $1 AND (last_event_ts IS NULL OR last_event_ts < $5) AND status IN ('scheduled', 'started')",
+         WHERE id = $1 AND (last_event_ts IS NULL OR last_event_ts < $5) AND status IN ('scheduled', 'started')
+           AND (topic <> COALESCE($2, topic) OR start_at <> COALESCE($3, start_at) OR duration_minutes <> COALESCE($4, duration_minutes))",
         id,
         topic,
         start_at,
