@@ -704,6 +704,24 @@ both_databases!(
         );
         assert_no_zoom_values(&app, &values).await;
         assert!(settings(&app, &app.client).await.contains("Connect Zoom"));
+
+        // Connected again, a replay of that delivery is acknowledged but not applied again.
+        connect(&app, &app.client, "ada.zoom@example.com", Plan::Basic).await;
+        let body = sim(&app)
+            .webhook_deliveries()
+            .into_iter()
+            .find(|d| d.event == "app_deauthorized")
+            .unwrap()
+            .body;
+        let now = app.state.clock.now().timestamp();
+        let replay = post_webhook(&app, &webhook_secret(&app), now, &body).await;
+        assert_eq!(replay.status(), StatusCode::OK);
+        app.drain_jobs().await;
+        assert_eq!(
+            count(&app, "connections").await,
+            1,
+            "the replay changed nothing"
+        );
     }
 );
 
