@@ -249,7 +249,7 @@ async fn settle_webhooks(app: &TestApp) {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    settle(&app).await;
+    settle(app).await;
 }
 
 async fn org_of(app: &TestApp, email: &str) -> i64 {
