@@ -1061,3 +1061,101 @@ async fn a_full_contact_list_settings_and_jobs_on_desktop_and_phone() {
     drop(b);
     app.shutdown().await;
 }
+
+/// Clicks an element on a page that is not Rapport's (the Zoom simulator) and waits for the
+/// next page, without Rapport's page checks.
+async fn click_elsewhere(b: &Browser, css: &str) {
+    let marker = b.mark_page().await;
+    b.find(css).await.click().await.expect("click");
+    b.wait_for_new_page(&marker).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zoom_is_connected_on_the_consent_page_and_a_meeting_is_scheduled() {
+    let Some((app, b)) = start().await else {
+        return;
+    };
+    b.sign_up("Ada Lovelace", "ada@example.com", "Analytical Engines")
+        .await;
+    b.visit("/settings").await;
+    b.screenshot("settings-zoom-not-connected.png").await;
+
+    // Connect: off to the (simulated) Zoom sign-in and consent pages and back.
+    click_elsewhere(&b, "form[action='/settings/zoom/connect'] button").await;
+    b.fill("email", "ada.zoom@example.com").await;
+    b.find("input[name=plan][value=licensed]")
+        .await
+        .click()
+        .await
+        .expect("plan");
+    click_elsewhere(&b, "form[action='/oauth/signin'] button[type=submit]").await;
+    assert!(
+        b.body_text().await.contains("Rapport"),
+        "the consent page names the app"
+    );
+    b.screenshot("zoom-consent.png").await;
+    b.click_and_wait("button[name=decision][value=allow]").await;
+    assert_eq!(b.path().await, "/settings");
+    let body = b.body_text().await;
+    assert!(body.contains("Zoom is connected"), "{body}");
+    assert!(
+        body.contains("ada.zoom@example.com") && body.contains("Licensed"),
+        "{body}"
+    );
+    b.screenshot("settings-zoom-connected.png").await;
+
+    // A contact, then a meeting with them.
+    b.visit("/contacts/new").await;
+    b.fill("name", "Grace Hopper").await;
+    b.fill("email", "grace@example.com").await;
+    b.fill("time_zone", "America/New_York").await;
+    b.click_and_wait("form[action='/contacts'] button[type=submit]")
+        .await;
+    b.click_and_wait("a[href$='/meetings/new']").await;
+    assert_eq!(b.value("topic").await, "Meeting with Grace Hopper");
+    // Date and time inputs take locale-specific typing; set their values directly.
+    b.c()
+        .execute(
+            "document.getElementById('date').value = '2030-03-05'; document.getElementById('time').value = '15:00';",
+            vec![],
+        )
+        .await
+        .expect("set date and time");
+    b.select("time_zone", "Europe/Paris").await;
+    b.fill("duration", "45").await;
+    b.screenshot("meeting-form.png").await;
+    b.click_and_wait("form[action$='/meetings'] button[type=submit]")
+        .await;
+    assert!(
+        b.flash().await.contains("Meeting scheduled"),
+        "{}",
+        b.flash().await
+    );
+    assert!(b.body_text().await.contains("Scheduled"));
+    b.screenshot("contact-with-meeting.png").await;
+
+    // Zoom has exactly that meeting, at 14:00 UTC; Grace has her invitation.
+    let sim = app
+        .state
+        .zoom
+        .simulator
+        .as_ref()
+        .expect("embedded simulator");
+    let meetings = sim.meetings();
+    assert_eq!(meetings.len(), 1);
+    assert_eq!(meetings[0].topic, "Meeting with Grace Hopper");
+    assert_eq!(
+        meetings[0].start_time.to_rfc3339(),
+        "2030-03-05T14:00:00+00:00"
+    );
+    let mail = crate::kit::mailbox(&app).await;
+    assert!(mail.iter().any(|m| {
+        m.to_address.contains("grace@example.com")
+            && m.subject
+                .starts_with("Invitation: Meeting with Grace Hopper")
+    }));
+
+    b.visit("/meetings").await;
+    assert!(b.body_text().await.contains("Meeting with Grace Hopper"));
+    b.screenshot("meetings-agenda.png").await;
+}
