@@ -138,18 +138,24 @@ pub async fn claim(
 }
 
 /// A finished job forgets its payload: webhook bodies carry Zoom ids that must not outlive their use.
+///
+/// Like [`fail`], it applies only to this claim of the job (`attempts` counts claims): if the
+/// lease ran out and another worker took the job over, the slower worker's result is dropped
+/// instead of overwriting the newer one (returns false).
 pub async fn complete(
     conn: &mut Conn<'_>,
-    job_id: i64,
+    job: &ClaimedJob,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sql_execute!(
+) -> Result<bool, sqlx::Error> {
+    let n = sql_execute!(
         conn,
-        "UPDATE jobs SET state = 'done', payload = '{}', locked_until = NULL, locked_by = NULL, last_error = NULL, updated_at = $2 WHERE id = $1",
-        job_id,
-        now
+        "UPDATE jobs SET state = 'done', payload = '{}', locked_until = NULL, locked_by = NULL, last_error = NULL, updated_at = $2
+         WHERE id = $1 AND state = 'running' AND attempts = $3",
+        job.id,
+        now,
+        job.attempts
     )?;
-    Ok(())
+    Ok(n == 1)
 }
 
 /// Records a failed attempt: retried after a backoff, or dead when attempts are used up or the
@@ -165,10 +171,12 @@ pub async fn fail(
     if permanent || job.attempts >= job.max_attempts {
         sql_execute!(
             conn,
-            "UPDATE jobs SET state = 'dead', locked_until = NULL, locked_by = NULL, last_error = $2, updated_at = $3 WHERE id = $1",
+            "UPDATE jobs SET state = 'dead', locked_until = NULL, locked_by = NULL, last_error = $2, updated_at = $3
+             WHERE id = $1 AND state = 'running' AND attempts = $4",
             job.id,
             error,
-            now
+            now,
+            job.attempts
         )?;
         Ok(JobState::Dead)
     } else {
@@ -176,11 +184,12 @@ pub async fn fail(
         sql_execute!(
             conn,
             "UPDATE jobs SET state = 'queued', locked_until = NULL, locked_by = NULL, last_error = $2, run_at = $3, updated_at = $4
-             WHERE id = $1",
+             WHERE id = $1 AND state = 'running' AND attempts = $5",
             job.id,
             error,
             run_at,
-            now
+            now,
+            job.attempts
         )?;
         Ok(JobState::Queued)
     }

@@ -74,7 +74,12 @@ pub async fn run_one(state: &AppState, worker_id: &str) -> Result<bool, sqlx::Er
     let mut conn = pooled.conn();
     match result {
         Ok(()) => {
-            jobs::complete(&mut conn, job.id, now).await?;
+            if !jobs::complete(&mut conn, &job, now).await? {
+                tracing::warn!(
+                    job = job.id,
+                    "job finished after another worker took it over; result dropped"
+                );
+            }
             metrics::counter!("rapport_jobs_total", "kind" => job.kind.clone(), "outcome" => "done").increment(1);
             tracing::info!(job = job.id, kind = %job.kind, elapsed_ms = started.elapsed().as_millis() as u64, "job done");
         }
