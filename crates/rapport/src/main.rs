@@ -49,7 +49,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let state = AppState::for_command(config, Clock::system())
                 .await
                 .map_err(|e| e.to_string())?;
-            let message = rapport::seed::add_user(&state, &args)
+            let message = rapport::commands::add_user(&state, &args)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{message}");
@@ -60,8 +60,8 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             let message = match command {
-                FlagsCommand::Show => rapport::seed::show_flags(&state).await,
-                FlagsCommand::Set(args) => rapport::seed::set_flag(&state, &args).await,
+                FlagsCommand::Show => rapport::commands::show_flags(&state).await,
+                FlagsCommand::Set(args) => rapport::commands::set_flag(&state, &args).await,
             }
             .map_err(|e| e.to_string())?;
             println!("{message}");
@@ -89,7 +89,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let state = AppState::for_command(config, Clock::system())
                 .await
                 .map_err(|e| e.to_string())?;
-            let message = rapport::seed::rotate_secrets(&state)
+            let message = rapport::commands::rotate_secrets(&state)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{message}");
@@ -100,7 +100,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             let started = std::time::Instant::now();
-            let n = rapport::seed::seed_contacts(&state, &args.org, args.contacts)
+            let n = rapport::commands::seed_contacts(&state, &args.org, args.contacts)
                 .await
                 .map_err(|e| e.to_string())?;
             println!(

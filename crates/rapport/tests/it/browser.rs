@@ -981,7 +981,7 @@ async fn a_full_contact_list_settings_and_jobs_on_desktop_and_phone() {
         let mut pooled = app.state.db.acquire().await.unwrap();
         let now = app.state.clock.now();
         for n in 0..30 {
-            let contact = rapport::seed::fake_contact(&mut rng, n);
+            let contact = rapport::commands::fake_contact(&mut rng, n);
             rapport::contacts::storage::insert(&mut pooled.conn(), org_id, None, &contact, now)
                 .await
                 .unwrap();

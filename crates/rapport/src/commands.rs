@@ -1,4 +1,4 @@
-//! `rapport user add` and `rapport dev seed`.
+//! The one-shot commands: `rapport user add`, `flags`, `secrets rotate` and `dev seed`.
 
 use fake::Fake;
 use fake::faker::company::en::{CompanyName, Profession};
