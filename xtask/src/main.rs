@@ -6,6 +6,7 @@
 //! is installed, else `cargo test`) and the doctests, and prints each step's time.
 //!
 //! ```text
+//! cargo xtask bench --quick             # benchmarks (docs/benchmarks.md)
 //! cargo xtask test                      # everything
 //! cargo xtask test --no-lint            # skip fmt and clippy
 //! cargo xtask test --no-browser         # do not look for Chromium, do not start chromedriver
@@ -43,6 +44,7 @@
 //! - `CHROME_BIN`, `TEST_DATABASE_URL`, `RAPPORT_SCREENSHOT_DIR`, `ZOOM_OPENAPI_DIR`: when
 //!   set, used instead of what xtask would find.
 
+mod bench_cmd;
 mod cargo_args;
 mod chromedriver;
 mod ci;
@@ -69,12 +71,15 @@ struct Cli {
 enum Task {
     /// Check everything CI checks: prerequisites, fmt, clippy, tests, doctests.
     Test(test_cmd::TestArgs),
+    /// Benchmark Rapport in release mode against baselines from the same run.
+    Bench(bench_cmd::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Task::Test(args) => test_cmd::run(&args),
+        Task::Bench(args) => bench_cmd::run(&args),
     };
     match result {
         Ok(code) => code,

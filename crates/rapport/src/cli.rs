@@ -135,6 +135,19 @@ pub struct UserAddArgs {
 pub enum DevCommand {
     /// Fill an organization with fake but realistic contacts (for demos and benchmarks).
     Seed(SeedArgs),
+    /// Queue test emails through the outbox, as any email Rapport sends (checks the SMTP
+    /// settings of a running node; the outbox benchmark uses it).
+    Mail(MailArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MailArgs {
+    /// Recipient address.
+    #[arg(long)]
+    pub to: String,
+    /// How many messages to queue.
+    #[arg(long, default_value_t = 1)]
+    pub count: u64,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,4 @@
-//! The one-shot commands: `rapport user add`, `flags`, `secrets rotate` and `dev seed`.
+//! The one-shot commands: `rapport user add`, `flags`, `secrets rotate`, `dev seed` and `dev mail`.
 
 use fake::Fake;
 use fake::faker::company::en::{CompanyName, Profession};
@@ -278,6 +278,43 @@ pub async fn seed_contacts(state: &AppState, org: &str, count: u64) -> Result<u6
         for i in 0..batch {
             let contact = fake_contact(&mut rng, done + i);
             contacts_storage::insert(&mut tx.conn(), org_id, None, &contact, now).await?;
+        }
+        tx.commit().await?;
+        done += batch;
+    }
+    Ok(done)
+}
+
+/// Queues `count` test messages to `to` through the outbox, 1,000 per transaction. A running
+/// node's worker delivers them (within its idle poll interval).
+pub async fn queue_test_mail(state: &AppState, to: &str, count: u64) -> Result<u64, CommandError> {
+    let to = domain::email(to).map_err(|message| CommandError::Invalid {
+        field: "--to",
+        message,
+    })?;
+    let mut done = 0;
+    while done < count {
+        let batch = (count - done).min(1000);
+        let now = state.clock.now();
+        let mut tx = state.db.begin().await?;
+        for i in 0..batch {
+            let n = done + i + 1;
+            let email = crate::mail::Email {
+                to_address: to.clone(),
+                to_name: None,
+                subject: format!("Rapport test message {n} of {count}"),
+                text_body: format!(
+                    "This is test message {n} of {count}, queued with `rapport dev mail`.\n"
+                ),
+                html_body: format!(
+                    "<p>This is test message {n} of {count}, queued with <code>rapport dev mail</code>.</p>"
+                ),
+                attachments: Vec::new(),
+                org_id: None,
+                contact_id: None,
+            };
+            crate::mail::enqueue(&mut tx.conn(), &email, now, state.config.job_max_attempts)
+                .await?;
         }
         tx.commit().await?;
         done += batch;

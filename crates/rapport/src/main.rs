@@ -95,6 +95,16 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             println!("{message}");
             Ok(())
         }
+        Command::Dev(DevCommand::Mail(args)) => {
+            let state = AppState::for_command(config, Clock::system())
+                .await
+                .map_err(|e| e.to_string())?;
+            let n = rapport::commands::queue_test_mail(&state, &args.to, args.count)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Queued {n} test messages to {}.", args.to);
+            Ok(())
+        }
         Command::Dev(DevCommand::Seed(args)) => {
             let state = AppState::for_command(config, Clock::system())
                 .await

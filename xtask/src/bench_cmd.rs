@@ -1,0 +1,76 @@
+//! `cargo xtask bench`: builds the release binaries and runs `rapport-bench`, which starts
+//! Rapport and the Zoom simulator as processes, loads them and writes `target/bench/report.json`
+//! and `report.md`. A full run also regenerates the figures in `docs/benchmarks.md`.
+
+use crate::paths;
+use anyhow::{Context, bail};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// A short run (a few seconds per scenario, up to 100,000 contacts); leaves docs alone.
+    #[arg(long)]
+    quick: bool,
+    /// Also run on PostgreSQL (BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432).
+    #[arg(long)]
+    postgres: bool,
+    /// Do not rewrite docs/benchmarks.md after a full run.
+    #[arg(long)]
+    no_docs: bool,
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    let repo = paths::repo_root();
+    let started = Instant::now();
+    println!("xtask bench: building release binaries (rapport, zoom-sim, rapport-bench)");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(&repo)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "rapport",
+            "-p",
+            "zoom-sim",
+            "-p",
+            "rapport-bench",
+        ])
+        .status()
+        .context("run cargo build --release")?;
+    if !status.success() {
+        bail!("release build failed");
+    }
+    println!(
+        "xtask bench: built in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| paths::absolute(&repo, &p))
+        .unwrap_or_else(|| repo.join("target"));
+    let mut bench = Command::new(target.join("release").join("rapport-bench"));
+    bench
+        .current_dir(&repo)
+        .args(["--out", &target.join("bench").display().to_string()]);
+    if args.quick {
+        bench.arg("--quick");
+    }
+    if args.postgres {
+        bench.arg("--postgres");
+    }
+    if !args.quick && !args.no_docs {
+        bench.args(["--update-docs", "docs/benchmarks.md"]);
+    }
+    let status = bench.status().context("run rapport-bench")?;
+    println!(
+        "xtask bench: finished in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
