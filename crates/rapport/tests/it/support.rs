@@ -47,6 +47,37 @@ macro_rules! both_databases {
     };
 }
 
+/// [`both_databases!`] for an app started with extra command-line options:
+/// `both_databases_with!(name, &["--zoom-retention-days", "3"], |app| async move { ... });`
+#[macro_export]
+macro_rules! both_databases_with {
+    ($name:ident, $extra:expr, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app =
+                    $crate::support::TestApp::spawn_with($crate::support::Db::Sqlite, None, $extra)
+                        .await;
+                let body = $body;
+                body(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(app) = $crate::support::TestApp::spawn_postgres_or_skip_with($extra).await
+                else {
+                    return;
+                };
+                let body = $body;
+                body(app).await;
+            }
+        }
+    };
+}
+
 pub fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
@@ -148,9 +179,13 @@ impl TestApp {
     }
 
     pub async fn spawn_postgres_or_skip() -> Option<TestApp> {
+        TestApp::spawn_postgres_or_skip_with(&[]).await
+    }
+
+    pub async fn spawn_postgres_or_skip_with(extra: &[&str]) -> Option<TestApp> {
         let server = postgres_server_url()?;
         let url = fresh_postgres_database(&server).await;
-        Some(TestApp::spawn_with(Db::Postgres, Some(url), &[]).await)
+        Some(TestApp::spawn_with(Db::Postgres, Some(url), extra).await)
     }
 
     /// Starts Rapport with extra command-line options (e.g. `--smtp-url`).

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 
 use reqwest::StatusCode;
-use zoom_sim::{AuthorizeRequest, Plan};
+use zoom_sim::{AuthorizeRequest, Fault, FaultAction, Plan};
 
-use crate::both_databases;
 use crate::kit::{self, PASSWORD, count, get_text, sign_in_with};
 use crate::support::{Db, TestApp, location, new_client, submit_with};
+use crate::{both_databases, both_databases_with};
 
 fn sim(app: &TestApp) -> &zoom_sim::SimHandle {
     app.state
@@ -704,6 +704,8 @@ both_databases!(
         );
         assert_no_zoom_values(&app, &values).await;
         assert!(settings(&app, &app.client).await.contains("Connect Zoom"));
+        // ZOOM_DATA_COMPLIANCE is off by default: Zoom's deprecated API is not called.
+        assert!(compliance_calls(&app).is_empty());
 
         // Connected again, a replay of that delivery is acknowledged but not applied again.
         connect(&app, &app.client, "ada.zoom@example.com", Plan::Basic).await;
@@ -722,6 +724,153 @@ both_databases!(
             1,
             "the replay changed nothing"
         );
+    }
+);
+
+/// Statuses of the calls Rapport made to Zoom's data compliance endpoint, in order.
+fn compliance_calls(app: &TestApp) -> Vec<u16> {
+    sim(app)
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/oauth/data/compliance")
+        .map(|r| r.status)
+        .collect()
+}
+
+/// Removes Rapport in the simulator's account page for `zoom_email` and waits until Rapport
+/// acknowledged the `app_deauthorized` delivery.
+async fn remove_app_in_zoom(app: &TestApp, zoom_email: &str) {
+    let zoom_user = sim(app).user_by_email(zoom_email).unwrap().id;
+    let client_id = sim(app).apps()[0].client_id.clone();
+    assert_eq!(sim(app).remove_app_for_user(&zoom_user, &client_id), 1);
+    assert!(
+        kit::eventually(10, || async {
+            sim(app)
+                .webhook_deliveries()
+                .iter()
+                .any(|d| d.event == "app_deauthorized" && d.done && d.status == Some(200))
+        })
+        .await,
+        "app_deauthorized delivered: {:?}",
+        sim(app).webhook_deliveries()
+    );
+}
+
+both_databases_with!(
+    with_data_compliance_on_deauthorization_is_reported_to_zoom,
+    &["--zoom-data-compliance", "on"],
+    |app: TestApp| async move {
+        app.sign_up("Ada", "ada@example.com", "Ada Co").await;
+        connect(&app, &app.client, "ada.zoom@example.com", Plan::Basic).await;
+        let values = zoom_values(&app, "ada.zoom@example.com").await;
+        assert!(compliance_calls(&app).is_empty(), "nothing to report yet");
+        // Zoom fails the first report: Rapport must try again until Zoom acknowledges.
+        sim(&app).inject(
+            Fault::new(FaultAction::Error {
+                status: 503,
+                body: None,
+            })
+            .on("POST", "/oauth/data/compliance")
+            .times(1),
+        );
+        remove_app_in_zoom(&app, "ada.zoom@example.com").await;
+        assert!(
+            kit::eventually(10, || async {
+                app.drain_jobs().await;
+                !compliance_calls(&app).is_empty()
+            })
+            .await,
+            "Rapport called the data compliance endpoint after app_deauthorized"
+        );
+        assert_eq!(count(&app, "connections").await, 0, "purged first");
+        // The retry waits for its backoff (at most a few seconds of the app's clock).
+        app.state.clock.advance(chrono::Duration::minutes(5));
+        assert!(
+            kit::eventually(10, || async {
+                app.drain_jobs().await;
+                compliance_calls(&app).last() == Some(&200)
+            })
+            .await,
+            "retried until acknowledged: {:?}",
+            compliance_calls(&app)
+        );
+        assert_eq!(
+            compliance_calls(&app),
+            vec![503, 200],
+            "one retry, then done"
+        );
+        app.drain_jobs().await;
+        assert_eq!(
+            count(
+                &app,
+                "jobs WHERE kind = 'zoom_data_compliance' AND state <> 'done'"
+            )
+            .await,
+            0
+        );
+        // Once acknowledged, the report (which names the Zoom user) is not kept either.
+        assert_no_zoom_values(&app, &values).await;
+    }
+);
+
+both_databases_with!(
+    retention_purges_connections_left_needing_reconnect,
+    &["--zoom-retention-days", "3"],
+    |app: TestApp| async move {
+        app.sign_up("Ada", "ada@example.com", "Ada Co").await;
+        connect(&app, &app.client, "ada.zoom@example.com", Plan::Basic).await;
+        let ada = user_id(&app, "ada@example.com").await;
+        let ada_zoom = sim(&app).user_by_email("ada.zoom@example.com").unwrap();
+        let mut ada_values = vec![ada_zoom.id, ada_zoom.email, ada_zoom.account_id];
+        ada_values.extend(sim_tokens(&app));
+        let bob = kit::browser_with_org(&app, "Bob", "bob@example.com", "Bob Co").await;
+        connect(&app, &bob, "bob.zoom@example.com", Plan::Basic).await;
+        let bob_id = user_id(&app, "bob@example.com").await;
+
+        // Zoom refuses Ada's grant: her connection needs reconnecting from now on.
+        sim(&app).expire_refresh_tokens(Some("ada.zoom@example.com"), None);
+        advance_both(&app, 56);
+        assert!(matches!(
+            rapport::zoom::tokens::access_token(&app.state, ada).await,
+            Err(rapport::zoom::tokens::TokenError::NeedsReconnect)
+        ));
+        let connections_of = |uid: i64| {
+            let app = &app;
+            async move { count(app, &format!("connections WHERE user_id = {uid}")).await }
+        };
+
+        // Within the retention period (3 days here), the maintenance job keeps it.
+        app.state.clock.advance(chrono::Duration::days(2));
+        rapport::zoom::jobs::maintenance(&app.state).await.unwrap();
+        assert_eq!(connections_of(ada).await, 1, "kept within the retention");
+        assert!(
+            settings(&app, &app.client)
+                .await
+                .contains("Needs reconnecting")
+        );
+
+        // Past it (and still short of the 10-day default), her Zoom data is gone.
+        app.state.clock.advance(chrono::Duration::days(2));
+        rapport::zoom::jobs::maintenance(&app.state).await.unwrap();
+        assert_eq!(connections_of(ada).await, 0, "purged after the retention");
+        assert_no_zoom_values(&app, &ada_values).await;
+        assert!(settings(&app, &app.client).await.contains("Connect Zoom"));
+        assert_eq!(
+            count(
+                &app,
+                &format!(
+                    "activities WHERE kind = 'zoom_disconnected' AND user_id = {ada} AND summary LIKE '%retention%'"
+                )
+            )
+            .await,
+            1,
+            "the purge is on the activity log"
+        );
+        // A healthy connection of the same age is not touched.
+        assert_eq!(connections_of(bob_id).await, 1);
+        rapport::zoom::tokens::access_token(&app.state, bob_id)
+            .await
+            .expect("bob's connection still works");
     }
 );
 
