@@ -195,6 +195,28 @@ pub async fn fail(
     }
 }
 
+/// Deletes every job whose payload carries `value` (a Zoom user id, account id or email), in
+/// any state (queued, waiting for a retry, dead) but running: a running job empties its payload
+/// when it finishes. Called when a user's Zoom data is purged, so no job keeps it.
+pub async fn delete_carrying(conn: &mut Conn<'_>, value: &str) -> Result<u64, sqlx::Error> {
+    // A very short value could match unrelated payloads; Zoom ids and emails are longer.
+    if value.chars().count() < 6 {
+        return Ok(0);
+    }
+    let escaped: String = value
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            _ => vec![c],
+        })
+        .collect();
+    sql_execute!(
+        conn,
+        "DELETE FROM jobs WHERE state <> 'running' AND payload LIKE $1 ESCAPE '\\'",
+        format!("%{escaped}%")
+    )
+}
+
 /// Capped exponential backoff with full jitter: a random delay in [1 s, min(cap, 2 s · 2^attempt)].
 pub fn backoff(attempt: i64) -> Duration {
     let exp = attempt.clamp(0, 16) as u32;

@@ -38,6 +38,19 @@ pub async fn purge_connection(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     storage::delete(conn, connection.id).await?;
+    // Jobs carry Zoom identifiers too (webhook bodies name the host, the account and sometimes
+    // the email), and a dead or retrying one would keep them: they go with the connection.
+    // The account id is shared by every user of a Zoom account: kept while another is linked.
+    let mut carried = vec![connection.external_user_id.as_str()];
+    carried.extend(connection.external_email.as_deref());
+    if let Some(account) = connection.external_account_id.as_deref()
+        && !storage::account_linked(conn, account).await?
+    {
+        carried.push(account);
+    }
+    for value in carried {
+        crate::jobs::delete_carrying(conn, value).await?;
+    }
     crate::meetings::storage::unlink_host(conn, connection.user_id, now).await?;
     crate::meetings::storage::fail_pending_of_host(conn, connection.user_id, now).await?;
     activity::record(

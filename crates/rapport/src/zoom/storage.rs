@@ -296,6 +296,19 @@ pub async fn delete(conn: &mut Conn<'_>, id: i64) -> Result<bool, sqlx::Error> {
     Ok(sql_execute!(conn, "DELETE FROM connections WHERE id = $1", id)? == 1)
 }
 
+/// Whether any connection is linked to this Zoom account.
+pub async fn account_linked(conn: &mut Conn<'_>, account_id: &str) -> Result<bool, sqlx::Error> {
+    let n = sql_scalar!(
+        conn,
+        i64,
+        fetch_one,
+        "SELECT COUNT(*) FROM connections WHERE provider = $1 AND external_account_id = $2",
+        PROVIDER,
+        account_id
+    )?;
+    Ok(n > 0)
+}
+
 /// Connections left "needs reconnecting" since before `cutoff`.
 pub async fn stale(conn: &mut Conn<'_>, cutoff: DateTime<Utc>) -> Result<Vec<i64>, sqlx::Error> {
     sql_scalar!(

@@ -632,8 +632,52 @@ both_databases!(disconnect_leaves_no_zoom_value, |app: TestApp| async move {
         .await
         .unwrap();
     let values = zoom_values(&app, "ada.zoom@example.com").await;
-    // The values are there while connected (the scan finds what it looks for).
+    // A Zoom event about Ada's meeting that Rapport could not apply: a dead job whose payload
+    // names her Zoom user, account and email. (Queued for later and claimed at that time, so
+    // the app's own worker cannot run it first.)
+    let ada_zoom = sim(&app).user_by_email("ada.zoom@example.com").unwrap();
+    let body = serde_json::json!({
+        "event": "meeting.updated",
+        "event_ts": 1_700_000_000_000_i64,
+        "payload": {
+            "account_id": ada_zoom.account_id,
+            "operator": ada_zoom.email,
+            "object": {"id": 85393847045_i64, "host_id": ada_zoom.id, "topic": "Review"}
+        }
+    })
+    .to_string();
+    let later = app.state.clock.now() + chrono::Duration::days(1);
+    {
+        let mut pooled = app.state.db.acquire().await.unwrap();
+        rapport::jobs::enqueue(
+            &mut pooled.conn(),
+            Some(org_id(&app, "ada@example.com").await),
+            rapport::jobs::JobKind::ZoomWebhook,
+            &rapport::zoom::jobs::WebhookJob { body },
+            later,
+            1,
+        )
+        .await
+        .unwrap();
+    }
+    let job = rapport::jobs::claim(&app.state.db, later, "test")
+        .await
+        .unwrap()
+        .expect("the job is due then");
+    let mut pooled = app.state.db.acquire().await.unwrap();
+    let outcome = rapport::jobs::fail(&mut pooled.conn(), &job, later, "could not apply", false)
+        .await
+        .unwrap();
+    drop(pooled);
+    assert_eq!(outcome, rapport::jobs::JobState::Dead);
+    assert_eq!(count(&app, "jobs WHERE state = 'dead'").await, 1);
+    // The values are there while connected (the scan finds what it looks for), the dead job too.
     assert!(!scan(&app, "ada.zoom@example.com").await.is_empty());
+    assert!(
+        scan(&app, &ada_zoom.id)
+            .await
+            .contains(&"jobs.payload".to_owned())
+    );
 
     let response = submit_with(
         &app.client,
@@ -655,11 +699,16 @@ both_databases!(disconnect_leaves_no_zoom_value, |app: TestApp| async move {
     assert!(
         kit::eventually(10, || async {
             app.drain_jobs().await;
-            count(&app, "jobs WHERE state <> 'done'").await == 0 && revokes() >= 1
+            count(&app, "jobs WHERE state IN ('queued', 'running')").await == 0 && revokes() >= 1
         })
         .await
     );
     assert_eq!(revokes(), 1, "one revoke at Zoom");
+    assert_eq!(
+        count(&app, "jobs WHERE state = 'dead'").await,
+        0,
+        "the dead job holding Ada's Zoom ids went with her connection"
+    );
     // Zoom answers the revoke with app_deauthorized: let it arrive and be processed.
     assert!(
         kit::eventually(10, || async {
