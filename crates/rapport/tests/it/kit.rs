@@ -358,3 +358,107 @@ pub async fn mailbox(app: &TestApp) -> Vec<rapport::mail::devbox::MailboxRow> {
     );
     app.mailbox().await
 }
+
+/// The real `rapport` binary as a child process, with every line it writes (stdout and stderr)
+/// kept for the test to read. Killed when dropped.
+pub struct RapportProcess {
+    child: std::process::Child,
+    output: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// A `rapport` command with a clean environment (nothing inherited from the test runner can
+/// change its configuration) plus `env`.
+pub fn rapport_command(args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied());
+    command
+}
+
+/// Runs a one-shot `rapport` command to the end: (success, stdout, stderr).
+pub fn run_rapport(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let output = rapport_command(args, env)
+        .output()
+        .expect("run the rapport binary");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+impl RapportProcess {
+    /// Starts `rapport serve` and waits until it says where it listens; returns it and its base URL.
+    pub async fn serve(env: &[(&str, &str)]) -> (RapportProcess, String) {
+        use std::io::BufRead;
+        let mut child = rapport_command(&["serve"], env)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the rapport binary");
+        let output = Arc::new(Mutex::new(String::new()));
+        let mut readers = Vec::new();
+        let stdout: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().expect("stdout"));
+        let stderr: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().expect("stderr"));
+        for stream in [stdout, stderr] {
+            let output = output.clone();
+            readers.push(std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    let mut out = output.lock().expect("lock");
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+            }));
+        }
+        let mut process = RapportProcess {
+            child,
+            output,
+            readers,
+        };
+        let marker = "is listening on http://";
+        let mut base = None;
+        for _ in 0..600 {
+            let text = process.output();
+            if let Some(at) = text.find(marker) {
+                let rest = &text[at + marker.len()..];
+                let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+                base = Some(format!("http://{}", &rest[..end]));
+                break;
+            }
+            if let Ok(Some(status)) = process.child.try_wait() {
+                panic!("rapport exited ({status}):\n{text}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let base = base.unwrap_or_else(|| panic!("rapport did not start:\n{}", process.output()));
+        (process, base)
+    }
+
+    /// Everything written so far.
+    pub fn output(&self) -> String {
+        self.output.lock().expect("lock").clone()
+    }
+
+    /// Stops the process and returns everything it wrote.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        self.output()
+    }
+}
+
+impl Drop for RapportProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -12,6 +12,7 @@ mod accounts;
 mod browser;
 mod contacts;
 mod jobs_and_mail;
+mod logs;
 mod marketplace;
 mod meetings;
 mod storage;

@@ -121,8 +121,12 @@ async fn org_id(app: &TestApp, email: &str) -> i64 {
 /// Every token value the simulator ever issued (from its state file).
 fn sim_tokens(app: &TestApp) -> Vec<String> {
     sim(app).save_now().expect("save sim state");
-    let raw = std::fs::read_to_string(app.state.config.data_dir.join("zoom-simulator.json"))
-        .expect("sim state file");
+    tokens_in_sim_state(&app.state.config.data_dir.join("zoom-simulator.json"))
+}
+
+/// Every access and refresh token (live or used up) in a simulator's state file.
+pub fn tokens_in_sim_state(path: &std::path::Path) -> Vec<String> {
+    let raw = std::fs::read_to_string(path).expect("sim state file");
     let json: serde_json::Value = serde_json::from_str(&raw).expect("sim state json");
     let mut out = Vec::new();
     fn walk(v: &serde_json::Value, key: Option<&str>, out: &mut Vec<String>) {
