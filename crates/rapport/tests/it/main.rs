@@ -10,6 +10,7 @@ mod support;
 
 mod accounts;
 mod browser;
+mod cli;
 mod contacts;
 mod jobs_and_mail;
 mod logs;

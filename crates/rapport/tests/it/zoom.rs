@@ -11,7 +11,7 @@ use crate::kit::{self, PASSWORD, count, get_text, sign_in_with};
 use crate::support::{Db, TestApp, location, new_client, submit_with};
 use crate::{both_databases, both_databases_with};
 
-fn sim(app: &TestApp) -> &zoom_sim::SimHandle {
+pub fn sim(app: &TestApp) -> &zoom_sim::SimHandle {
     app.state
         .zoom
         .simulator
@@ -20,7 +20,7 @@ fn sim(app: &TestApp) -> &zoom_sim::SimHandle {
 }
 
 /// Token requests at the simulator with this grant type.
-fn token_requests(app: &TestApp, grant_type: &str) -> usize {
+pub fn token_requests(app: &TestApp, grant_type: &str) -> usize {
     sim(app)
         .requests()
         .iter()
@@ -89,7 +89,7 @@ async fn get_url(client: &reqwest::Client, url: &str) -> reqwest::Response {
 }
 
 /// The whole connect flow; asserts it ends on /settings.
-async fn connect(app: &TestApp, client: &reqwest::Client, email: &str, plan: Plan) -> String {
+pub async fn connect(app: &TestApp, client: &reqwest::Client, email: &str, plan: Plan) -> String {
     let started = start_connect(app, client).await;
     let callback = consent(app, &started, email, plan, false);
     let response = get_url(client, &callback).await;
@@ -102,7 +102,7 @@ async fn connect(app: &TestApp, client: &reqwest::Client, email: &str, plan: Pla
     callback
 }
 
-async fn user_id(app: &TestApp, email: &str) -> i64 {
+pub async fn user_id(app: &TestApp, email: &str) -> i64 {
     kit::scalar(
         app,
         &format!("SELECT id FROM users WHERE email = '{email}'"),
@@ -440,7 +440,7 @@ both_databases!(
 
 // ---------------------------------------------------------------- expiry and refresh
 
-fn advance_both(app: &TestApp, minutes: i64) {
+pub fn advance_both(app: &TestApp, minutes: i64) {
     app.state.clock.advance(chrono::Duration::minutes(minutes));
     sim(app).advance_clock(std::time::Duration::from_secs(60 * minutes as u64));
 }
