@@ -294,6 +294,80 @@ both_databases!(
     }
 );
 
+/// The names a search for `q` lists.
+async fn search_hits(app: &TestApp, q: &str, names: &[&str]) -> Vec<String> {
+    let (status, body) = app
+        .get_text(&format!(
+            "/contacts?q={}",
+            percent_encoding::utf8_percent_encode(q, percent_encoding::NON_ALPHANUMERIC)
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    names
+        .iter()
+        .filter(|n| body.contains(&format!("</span>{n}</a>")))
+        .map(|n| n.to_string())
+        .collect()
+}
+
+both_databases!(
+    search_follows_edits_and_deletions,
+    |app: TestApp| async move {
+        owner(&app).await;
+        let id = create_contact(
+            &app.client,
+            &app.base,
+            &[("name", "Mary Jackson"), ("company", "Langley Research")],
+        )
+        .await;
+        create_contact(&app.client, &app.base, &[("name", "Dorothy Vaughan")]).await;
+        let names = ["Mary Jackson", "Mary Winston Jackson", "Dorothy Vaughan"];
+        assert_eq!(search_hits(&app, "langley", &names).await, ["Mary Jackson"]);
+        let (_, page) = app.get_text("/contacts").await;
+        assert!(page.contains("2 contacts in"), "{page}");
+
+        // Renamed and moved to another company: found by the new words only.
+        let r = app
+            .submit(
+                &format!("/contacts/{id}/edit"),
+                &format!("/contacts/{id}"),
+                &[
+                    ("name", "Mary Winston Jackson"),
+                    ("company", "NASA Hampton"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(search_hits(&app, "langley", &names).await.is_empty());
+        assert_eq!(
+            search_hits(&app, "winston", &names).await,
+            ["Mary Winston Jackson"]
+        );
+        assert_eq!(
+            search_hits(&app, "hampton", &names).await,
+            ["Mary Winston Jackson"]
+        );
+
+        // Deleted: no longer found; the other contact still is.
+        let r = app
+            .submit(
+                &format!("/contacts/{id}/delete"),
+                &format!("/contacts/{id}/delete"),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(search_hits(&app, "winston", &names).await.is_empty());
+        assert_eq!(
+            search_hits(&app, "vaughan", &names).await,
+            ["Dorothy Vaughan"]
+        );
+        // The organization's contact count follows too.
+        let (_, page) = app.get_text("/contacts").await;
+        assert!(page.contains("1 contact in"), "{page}");
+    }
+);
+
 both_databases!(
     keyset_pagination_lists_each_contact_once_in_name_order,
     |app: TestApp| async move {
