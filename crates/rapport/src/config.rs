@@ -117,6 +117,10 @@ pub struct ServerArgs {
     #[arg(long, env = "RAPPORT_ZOOM_RETENTION_DAYS", default_value_t = 10)]
     pub zoom_retention_days: u32,
 
+    /// Seconds Rapport waits for one answer from Zoom (1-25: below the 30 s token refresh lease).
+    #[arg(long, env = "RAPPORT_ZOOM_TIMEOUT_SECS", default_value_t = 10)]
+    pub zoom_timeout_secs: u64,
+
     /// What `GET /verifyzoom.html` serves: the domain verification code Zoom gives you.
     #[arg(long, env = "ZOOM_DOMAIN_VERIFICATION", hide_env_values = true)]
     pub zoom_domain_verification: Option<String>,
@@ -200,6 +204,8 @@ pub struct Config {
     pub zoom: ZoomSettings,
     pub zoom_data_compliance: bool,
     pub zoom_retention_days: u32,
+    /// How long one call to Zoom may take before Rapport gives up on it.
+    pub zoom_timeout: std::time::Duration,
     /// The exact bytes of `/verifyzoom.html`, when configured.
     pub zoom_domain_verification: Option<Vec<u8>>,
     pub support_email: Option<String>,
@@ -373,6 +379,13 @@ impl Config {
         if args.zoom_retention_days == 0 {
             return Err(invalid("RAPPORT_ZOOM_RETENTION_DAYS", "must be at least 1"));
         }
+        if !(1..=25).contains(&args.zoom_timeout_secs) {
+            // A refresh that outlives its 30 s lease would no longer be single-flight.
+            return Err(invalid(
+                "RAPPORT_ZOOM_TIMEOUT_SECS",
+                "must be between 1 and 25 seconds",
+            ));
+        }
         let zoom_domain_verification = match (
             &args.zoom_domain_verification,
             &args.zoom_domain_verification_file,
@@ -433,6 +446,7 @@ impl Config {
             zoom,
             zoom_data_compliance: args.zoom_data_compliance == OnOff::On,
             zoom_retention_days: args.zoom_retention_days,
+            zoom_timeout: std::time::Duration::from_secs(args.zoom_timeout_secs),
             zoom_domain_verification,
             support_email: args.support_email.clone(),
             operator_name: args.operator_name.clone(),

@@ -85,17 +85,32 @@ pub async fn enqueue<P: Serialize>(
     now: DateTime<Utc>,
     max_attempts: u32,
 ) -> Result<i64, sqlx::Error> {
+    enqueue_at(conn, org_id, kind, payload, now, now, max_attempts).await
+}
+
+/// Queues a job that becomes due at `run_at` (a safety net for work that normally finishes
+/// without it, e.g. settling a call whose process may die before it answers).
+pub async fn enqueue_at<P: Serialize>(
+    conn: &mut Conn<'_>,
+    org_id: Option<i64>,
+    kind: JobKind,
+    payload: &P,
+    run_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    max_attempts: u32,
+) -> Result<i64, sqlx::Error> {
     let payload = serde_json::to_string(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sql_scalar!(
         conn,
         i64,
         fetch_one,
         "INSERT INTO jobs (org_id, kind, payload, state, attempts, max_attempts, run_at, created_at, updated_at)
-         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5, $5) RETURNING id",
+         VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $6) RETURNING id",
         org_id,
         kind.as_str(),
         payload,
         i64::from(max_attempts),
+        run_at,
         now
     )
 }

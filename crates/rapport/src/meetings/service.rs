@@ -126,6 +126,13 @@ fn zoom_request(m: &ValidMeeting) -> ZoomNewMeeting {
     request
 }
 
+/// How long after its pending record a create is certainly over: a token refresh and the create
+/// itself, each bounded by the Zoom timeout, with as much again to spare. Reconciling earlier
+/// could mark failed a meeting that Zoom is still creating.
+pub fn in_flight_bound(state: &AppState) -> chrono::Duration {
+    chrono::Duration::from_std(state.zoom.timeout * 3).unwrap_or(chrono::Duration::minutes(1))
+}
+
 pub async fn schedule(
     state: &AppState,
     user: &CurrentUser,
@@ -166,6 +173,19 @@ pub async fn schedule(
                 )),
             };
         };
+        // If this process dies after Zoom created the meeting but before its answer is stored,
+        // nothing else would ever look at this record: queue its reconciliation with it, due
+        // once the call below is certainly over. It does nothing if the record is settled by then.
+        jobs::enqueue_at(
+            &mut tx.conn(),
+            Some(user.org_id),
+            JobKind::ReconcileMeeting,
+            &ReconcileJob { meeting_id: id },
+            now + in_flight_bound(state),
+            now,
+            6,
+        )
+        .await?;
         tx.commit().await?;
         id
     };

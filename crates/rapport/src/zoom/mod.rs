@@ -24,10 +24,6 @@ use crate::vault::Vault;
 /// The provider name stored in `connections.provider`.
 pub const PROVIDER: &str = "zoom";
 
-/// Timeouts for calls to Zoom: shorter than the refresh lease (30 s), so a refresh that hangs
-/// cannot outlive the lease that makes it single-flight.
-const ZOOM_TIMEOUT: Duration = Duration::from_secs(10);
-
 #[derive(Debug, thiserror::Error)]
 pub enum ZoomSetupError {
     #[error("the embedded Zoom simulator could not start on {addr}: {message}")]
@@ -63,6 +59,9 @@ pub struct Zoom {
     pub webhook_url: Url,
     /// The embedded simulator, when Rapport runs one.
     pub simulator: Option<zoom_sim::SimHandle>,
+    /// How long one call to Zoom may take (`RAPPORT_ZOOM_TIMEOUT_SECS`, below the 30 s refresh
+    /// lease, so a refresh that hangs cannot outlive the lease that makes it single-flight).
+    pub timeout: Duration,
 }
 
 impl std::fmt::Debug for Zoom {
@@ -95,7 +94,7 @@ impl Zoom {
         let redirect_url = parse_url(&config.url_for("/settings/zoom/callback"))?;
         let webhook_url = parse_url(&config.url_for("/webhooks/zoom"))?;
         let http = reqwest::Client::builder()
-            .timeout(ZOOM_TIMEOUT)
+            .timeout(config.zoom_timeout)
             .build()
             .map_err(|e| ZoomSetupError::Url(e.to_string()))?;
         let (zoom_config, webhook_secret, simulator) = match &config.zoom {
@@ -173,10 +172,10 @@ impl Zoom {
         let app_clock: Arc<dyn zoom_api::Clock> = Arc::new(AppClock(clock.clone()));
         let oauth = OAuthClient::new(zoom_config.clone(), http.clone())
             .with_clock(app_clock.clone())
-            .with_timeout(ZOOM_TIMEOUT);
+            .with_timeout(config.zoom_timeout);
         let api = ZoomClient::new(zoom_config.api_base.clone(), http)
             .with_clock(app_clock)
-            .with_timeout(ZOOM_TIMEOUT);
+            .with_timeout(config.zoom_timeout);
         let webhook = webhook_secret.map(Verifier::new);
         Ok(Zoom {
             oauth,
@@ -187,6 +186,7 @@ impl Zoom {
             redirect_url,
             webhook_url,
             simulator,
+            timeout: config.zoom_timeout,
         })
     }
 

@@ -16,5 +16,6 @@ mod jobs_and_mail;
 mod logs;
 mod marketplace;
 mod meetings;
+mod meetings_restart;
 mod storage;
 mod zoom;
