@@ -344,6 +344,8 @@ struct ShowPage {
     zoom_enabled: bool,
     zoom_connected: bool,
     viewer_id: i64,
+    /// Subjects of emails to this contact that the mail server has not accepted yet.
+    waiting_emails: Vec<String>,
 }
 
 impl ShowPage {
@@ -406,10 +408,21 @@ async fn show(
     } else {
         (Vec::new(), false)
     };
+    // An invitation written while SMTP is down stays queued; say so instead of letting the user
+    // believe the contact already has it.
+    let waiting_emails = crate::sql_scalar!(
+        &mut conn,
+        String,
+        fetch_all,
+        "SELECT subject FROM outbox WHERE org_id = $1 AND contact_id = $2 AND state <> 'sent' ORDER BY id LIMIT 20",
+        user.org_id,
+        id
+    )?;
     Ok(ShowPage {
         layout: layout.page(contact.name.clone(), Nav::Contacts),
         contact,
         timeline,
+        waiting_emails,
         viewer_tz: user.tz(),
         meetings,
         zoom_enabled,

@@ -922,3 +922,92 @@ both_databases!(
         }
     }
 );
+
+/// Invitations written to the contact (SMTP), in arrival order.
+fn smtp_invitations(smtp: &kit::SmtpServer) -> usize {
+    smtp.messages()
+        .iter()
+        .filter(|m| m.contains("grace@example.com") && m.contains("Invitation: Compiler review"))
+        .count()
+}
+
+/// SMTP refuses every connection while a meeting is scheduled: the meeting is scheduled anyway,
+/// the invitation waits (the host and the admin page say so), and once SMTP is back it is
+/// delivered exactly once.
+async fn invitation_waits_out_an_smtp_outage(app: TestApp, smtp: kit::SmtpServer) {
+    let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+    let r = schedule(&app, &ada, contact, &[]).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "scheduling does not wait for mail"
+    );
+    let (_, page) = get_text(&ada, &app.base, &location(&r)).await;
+    assert!(page.contains("Meeting scheduled"), "{page}");
+    assert_eq!(sim(&app).meetings().len(), 1);
+    let m = only_meeting(&app).await;
+    assert_eq!(m.status, "scheduled");
+
+    // Delivery is tried (and refused) at least once.
+    let tried = kit::eventually(20, || async {
+        app.drain_jobs().await;
+        kit::count(
+            &app,
+            "outbox WHERE state = 'pending' AND last_error IS NOT NULL AND to_address LIKE '%grace@example.com%'",
+        )
+        .await
+            == 1
+    })
+    .await;
+    assert!(tried, "the invitation was tried and stays queued");
+    assert_eq!(smtp_invitations(&smtp), 0);
+    let (_, page) = get_text(&ada, &app.base, &format!("/contacts/{contact}")).await;
+    let page = kit::unescape(&page);
+    assert!(page.contains("Not sent yet"), "{page}");
+    assert!(
+        page.contains("Invitation: Compiler review with Ada Lovelace"),
+        "{page}"
+    );
+    let (status, admin) = get_text(&ada, &app.base, "/admin/jobs?state=queued").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(admin.contains("send_email"), "{admin}");
+    assert!(admin.contains("SMTP"), "the admin sees why: {admin}");
+
+    smtp.set_down(false);
+    // Past any retry backoff.
+    app.state.clock.advance(chrono::Duration::minutes(10));
+    let sent = kit::eventually(20, || async {
+        app.drain_jobs().await;
+        smtp_invitations(&smtp) >= 1 && kit::count(&app, "outbox WHERE state <> 'sent'").await == 0
+    })
+    .await;
+    assert!(sent, "the invitation is delivered once SMTP is back");
+    app.state.clock.advance(chrono::Duration::hours(1));
+    settle(&app).await;
+    assert_eq!(smtp_invitations(&smtp), 1, "delivered exactly once");
+    let (_, page) = get_text(&ada, &app.base, &format!("/contacts/{contact}")).await;
+    assert!(!page.contains("Not sent yet"), "{page}");
+}
+
+mod invitations_wait_out_an_smtp_outage {
+    use super::*;
+    use crate::support::{Db, fresh_postgres_database, postgres_server_url};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let smtp = kit::SmtpServer::start(true).await;
+        let app = TestApp::spawn_with(Db::Sqlite, None, &["--smtp-url", &smtp.url()]).await;
+        invitation_waits_out_an_smtp_outage(app, smtp).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(server) = postgres_server_url() else {
+            return;
+        };
+        let smtp = kit::SmtpServer::start(true).await;
+        let url = fresh_postgres_database(&server).await;
+        let app = TestApp::spawn_with(Db::Postgres, Some(url), &["--smtp-url", &smtp.url()]).await;
+        invitation_waits_out_an_smtp_outage(app, smtp).await;
+    }
+}
