@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/reset-password/{token}", get(link_page).post(link_submit))
         .route("/set-password/{token}", get(link_page).post(link_submit))
         .route("/settings", get(settings_page).post(update_profile))
+        .route("/settings/meetings", post(update_meeting_settings))
         .route("/settings/team", get(team_page).post(add_teammate))
 }
 
@@ -475,6 +476,7 @@ struct SettingsPage {
     zoom_enabled: bool,
     embedded_zoom: bool,
     zoom: Option<ZoomView>,
+    notify_contact_on_zoom_delete: bool,
 }
 
 /// The Zoom connection as the settings page shows it.
@@ -520,6 +522,7 @@ async fn settings_page(
     user: CurrentUser,
 ) -> AppResult<SettingsPage> {
     let (zoom_enabled, zoom) = zoom_view(&state, &user).await?;
+    let notify_contact_on_zoom_delete = notify_setting(&state, &user).await?;
     Ok(SettingsPage {
         layout: layout.page("Settings", Nav::Settings),
         form: ProfileForm {
@@ -532,7 +535,48 @@ async fn settings_page(
         zoom_enabled,
         embedded_zoom: state.zoom.is_embedded(),
         zoom,
+        notify_contact_on_zoom_delete,
     })
+}
+
+async fn notify_setting(state: &AppState, user: &CurrentUser) -> AppResult<bool> {
+    let mut pooled = state.db.acquire().await?;
+    Ok(storage::notifies_contact_on_zoom_delete(&mut pooled.conn(), user.user_id).await?)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MeetingSettingsForm {
+    /// A checkbox: "on" when ticked, absent when not.
+    notify_contact_on_zoom_delete: String,
+}
+
+async fn update_meeting_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<MeetingSettingsForm>,
+) -> AppResult<Response> {
+    let on = form.notify_contact_on_zoom_delete == "on";
+    let mut pooled = state.db.acquire().await?;
+    storage::set_notify_contact_on_zoom_delete(
+        &mut pooled.conn(),
+        user.org_id,
+        user.user_id,
+        on,
+        state.clock.now(),
+    )
+    .await?;
+    let message = if on {
+        "Saved. When you delete a meeting in Zoom, Rapport emails the contact a cancellation."
+    } else {
+        "Saved. When you delete a meeting in Zoom, Rapport cancels it here without emailing the contact."
+    };
+    Ok(flash::redirect(
+        &state.config,
+        "/settings#meetings",
+        FlashKind::Success,
+        message,
+    ))
 }
 
 async fn update_profile(
@@ -546,6 +590,7 @@ async fn update_profile(
     let tz = errors.check("time_zone", domain::time_zone(&form.time_zone));
     let (Some(name), Some(tz)) = (name, tz) else {
         let (zoom_enabled, zoom) = zoom_view(&state, &user).await?;
+        let notify_contact_on_zoom_delete = notify_setting(&state, &user).await?;
         return Ok((
             StatusCode::UNPROCESSABLE_ENTITY,
             SettingsPage {
@@ -557,6 +602,7 @@ async fn update_profile(
                 zoom_enabled,
                 embedded_zoom: state.zoom.is_embedded(),
                 zoom,
+                notify_contact_on_zoom_delete,
             },
         )
             .into_response());

@@ -373,3 +373,37 @@ pub async fn clear_throttle(conn: &mut Conn<'_>, key: &str) -> Result<(), sqlx::
     )?;
     Ok(())
 }
+
+/// Whether the contact is emailed a cancellation when `user_id` deletes a meeting in Zoom itself.
+pub async fn notifies_contact_on_zoom_delete(
+    conn: &mut Conn<'_>,
+    user_id: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(sql_scalar!(
+        conn,
+        bool,
+        fetch_optional,
+        "SELECT notify_contact_on_zoom_delete FROM users WHERE id = $1",
+        user_id
+    )?
+    // The default, for a host that no longer exists.
+    .unwrap_or(true))
+}
+
+pub async fn set_notify_contact_on_zoom_delete(
+    conn: &mut Conn<'_>,
+    org_id: i64,
+    user_id: i64,
+    on: bool,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sql_execute!(
+        conn,
+        "UPDATE users SET notify_contact_on_zoom_delete = $1, updated_at = $2 WHERE id = $3 AND org_id = $4",
+        on,
+        now,
+        user_id,
+        org_id
+    )?;
+    Ok(())
+}

@@ -566,7 +566,21 @@ pub async fn apply_zoom_event(
     match &event.kind {
         EventKind::MeetingDeleted(e) => {
             if let Some(m) = find(e.object.id).await? {
-                record_cancellation(state, m.id, true, "deleted in Zoom")
+                // The host may have told the contact themselves (Settings → Meetings).
+                let notify = {
+                    let mut pooled = state.db.acquire().await?;
+                    crate::accounts::storage::notifies_contact_on_zoom_delete(
+                        &mut pooled.conn(),
+                        m.host_user_id,
+                    )
+                    .await?
+                };
+                let why = if notify {
+                    "deleted in Zoom"
+                } else {
+                    "deleted in Zoom (the contact was not emailed, as the host chose)"
+                };
+                record_cancellation(state, m.id, notify, why)
                     .await
                     .map_err(|e| JobError::Retry(e.to_string()))?;
             }

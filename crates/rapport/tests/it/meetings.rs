@@ -1011,3 +1011,98 @@ mod invitations_wait_out_an_smtp_outage {
         invitation_waits_out_an_smtp_outage(app, smtp).await;
     }
 }
+
+/// Deletes a meeting on the simulator's Zoom account page, as the host would in Zoom.
+async fn delete_in_zoom(app: &TestApp, zoom_id: i64) {
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/account/meetings/{zoom_id}/delete",
+            sim(app).base_url()
+        ))
+        .form(&[("email", ZOOM_USER)])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection() || r.status().is_success());
+    assert!(sim(app).meeting(zoom_id).is_none(), "deleted in Zoom");
+}
+
+const NOTIFY_BOX: &str = "name=\"notify_contact_on_zoom_delete\" value=\"on\"";
+
+both_databases!(
+    a_host_can_choose_not_to_email_the_contact_about_deletions_in_zoom,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        let (_, settings) = get_text(&ada, &app.base, "/settings").await;
+        assert!(
+            settings.contains("Email my contact when a meeting is deleted in Zoom"),
+            "{settings}"
+        );
+        assert!(
+            settings.contains(&format!("{NOTIFY_BOX} checked")),
+            "on by default"
+        );
+
+        // Without the form's anti-forgery token nothing changes.
+        let r = ada
+            .post(app.url("/settings/meetings"))
+            .form(&[("notify_contact_on_zoom_delete", "")])
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_client_error(), "{}", r.status());
+        let (_, settings) = get_text(&ada, &app.base, "/settings").await;
+        assert!(settings.contains(&format!("{NOTIFY_BOX} checked")));
+
+        // Unticked (a browser sends no field for an unticked box).
+        let r = submit_with(&ada, &app.base, "/settings", "/settings/meetings", &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(location(&r).starts_with("/settings"));
+        let (_, settings) = get_text(&ada, &app.base, "/settings").await;
+        assert!(
+            settings.contains("without emailing the contact"),
+            "flash: {settings}"
+        );
+        assert!(settings.contains(NOTIFY_BOX));
+        assert!(!settings.contains(&format!("{NOTIFY_BOX} checked")), "off");
+
+        schedule(&app, &ada, contact, &[]).await;
+        let m = only_meeting(&app).await;
+        delete_in_zoom(&app, m.zoom_meeting_id.clone().unwrap().parse().unwrap()).await;
+        settle_webhooks(&app).await;
+        assert_eq!(meeting(&app, m.id).await.status, "cancelled");
+        let mail = mailbox(&app).await;
+        assert_eq!(mail.len(), 1, "only the invitation, no cancellation");
+        let (_, page) = get_text(&ada, &app.base, &format!("/contacts/{contact}")).await;
+        assert!(page.contains("Cancelled"), "{page}");
+        assert!(page.contains("the contact was not emailed"), "{page}");
+
+        // Ticked again: the next deletion in Zoom reaches the contact.
+        let r = submit_with(
+            &ada,
+            &app.base,
+            "/settings",
+            "/settings/meetings",
+            &[("notify_contact_on_zoom_delete", "on")],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, settings) = get_text(&ada, &app.base, "/settings").await;
+        assert!(settings.contains(&format!("{NOTIFY_BOX} checked")));
+        schedule(&app, &ada, contact, &[("topic", "Second")]).await;
+        let second = only_meeting(&app).await;
+        delete_in_zoom(
+            &app,
+            second.zoom_meeting_id.clone().unwrap().parse().unwrap(),
+        )
+        .await;
+        settle_webhooks(&app).await;
+        let mail = mailbox(&app).await;
+        assert_eq!(mail.len(), 3, "second invitation and its cancellation");
+        assert!(
+            mail[0].subject.starts_with("Cancelled: Second"),
+            "{}",
+            mail[0].subject
+        );
+    }
+);
