@@ -30,6 +30,9 @@ pub enum FaultAction {
     /// Process the request (the meeting IS created), then abort the connection without
     /// answering: the "unknown outcome" case.
     Drop,
+    /// Process the request, then answer normally after this long (real time): the request's
+    /// webhooks can reach the app before the answer does, as with a slow Zoom.
+    SlowAnswer { ms: u64 },
     /// Process the request, then keep the connection open without answering until the
     /// client gives up (at most `secs`, default the config's `hang_secs`).
     Hang {
@@ -185,6 +188,7 @@ fn fault_name(a: &FaultAction) -> &'static str {
         FaultAction::Latency { .. } => "latency",
         FaultAction::Drop => "drop",
         FaultAction::Hang { .. } => "hang",
+        FaultAction::SlowAnswer { .. } => "slow_answer",
         FaultAction::RateLimit { .. } => "rate_limit",
         FaultAction::Malformed => "malformed",
     }
@@ -336,6 +340,10 @@ pub(crate) async fn middleware(
             let secs = state.config().hang_secs;
             tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Some(FaultAction::SlowAnswer { ms }) => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            response
         }
         Some(FaultAction::Hang { secs: Some(secs) }) => {
             tokio::time::sleep(std::time::Duration::from_secs(secs)).await;

@@ -456,7 +456,7 @@ pub async fn reschedule(
         .map_err(from_zoom)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    storage::reschedule(
+    let changed = storage::reschedule(
         &mut tx.conn(),
         meeting.id,
         &m.topic,
@@ -466,6 +466,12 @@ pub async fn reschedule(
         now,
     )
     .await?;
+    if !changed {
+        // Nothing new for the contact: unchanged, or Zoom's webhook for this PATCH got here
+        // first and already sent them the update.
+        tx.commit().await?;
+        return Ok(());
+    }
     let updated = storage::by_id(&mut tx.conn(), meeting.id)
         .await?
         .ok_or_else(|| MeetingError::Internal("meeting vanished".into()))?;

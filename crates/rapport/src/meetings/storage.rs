@@ -276,6 +276,11 @@ pub async fn delete_pending(conn: &mut Conn<'_>, id: i64) -> Result<(), sqlx::Er
     Ok(())
 }
 
+/// Stores Rapport's own reschedule; true when it changed what the contact sees (topic, start or
+/// duration), so they are sent one update. False when Zoom's `meeting.updated` webhook for this
+/// very change was applied first: that already raised the SEQUENCE and queued the update. The
+/// comparison is in the UPDATE, so a webhook applied concurrently is seen (row lock on
+/// PostgreSQL, single writer on SQLite).
 pub async fn reschedule(
     conn: &mut Conn<'_>,
     id: i64,
@@ -284,19 +289,26 @@ pub async fn reschedule(
     time_zone: &str,
     duration: i64,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
+    // The zone only changes how the time is written, not when the meeting is.
     sql_execute!(
         conn,
-        "UPDATE meetings SET topic = $2, start_at = $3, time_zone = $4, duration_minutes = $5, ics_sequence = ics_sequence + 1, updated_at = $6
-         WHERE id = $1",
+        "UPDATE meetings SET time_zone = $2, updated_at = $3 WHERE id = $1",
+        id,
+        time_zone,
+        now
+    )?;
+    let n = sql_execute!(
+        conn,
+        "UPDATE meetings SET topic = $2, start_at = $3, duration_minutes = $4, ics_sequence = ics_sequence + 1, updated_at = $5
+         WHERE id = $1 AND (topic <> $2 OR start_at <> $3 OR duration_minutes <> $4)",
         id,
         topic,
         start_at,
-        time_zone,
         duration,
         now
     )?;
-    Ok(())
+    Ok(n == 1)
 }
 
 pub async fn mark_cancelled(

@@ -1106,3 +1106,58 @@ both_databases!(
         );
     }
 );
+
+both_databases!(
+    zoom_reporting_a_reschedule_before_rapport_stored_it_sends_one_update,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        schedule(&app, &ada, contact, &[]).await;
+        let m = only_meeting(&app).await;
+        let new_start = Utc.with_ymd_and_hms(2027, 3, 2, 15, 30, 0).unwrap();
+
+        // Zoom applies the PATCH and sends meeting.updated at once, but answers Rapport late
+        // (well within Rapport's Zoom timeout).
+        sim(&app).inject(
+            Fault::new(FaultAction::SlowAnswer { ms: 6000 })
+                .on("PATCH", "/v2/meetings/")
+                .times(1),
+        );
+        let edit = format!("/meetings/{}/edit", m.id);
+        let submit = {
+            let (ada, base, edit) = (ada.clone(), app.base.clone(), edit.clone());
+            tokio::spawn(async move {
+                let fields = with(&[("time", "16:30")]);
+                let fields: Vec<(&str, &str)> =
+                    fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                submit_with(&ada, &base, &edit, &edit, &fields)
+                    .await
+                    .status()
+            })
+        };
+        let webhook_first = kit::eventually(5, || async {
+            app.drain_jobs().await;
+            meeting(&app, m.id).await.start_at == new_start
+        })
+        .await;
+        assert!(
+            webhook_first && !submit.is_finished(),
+            "Zoom's webhook was applied while Rapport still waited for its PATCH"
+        );
+        assert_eq!(submit.await.unwrap(), StatusCode::SEE_OTHER);
+        settle_webhooks(&app).await;
+
+        let stored = meeting(&app, m.id).await;
+        assert_eq!(stored.start_at, new_start);
+        assert_eq!(stored.ics_sequence, 1, "one change, one SEQUENCE step");
+        let mail = mailbox(&app).await;
+        let updates: Vec<_> = mail
+            .iter()
+            .filter(|e| e.subject.starts_with("Updated:"))
+            .collect();
+        assert_eq!(updates.len(), 1, "exactly one update email");
+        let ics = ics_of(updates[0]);
+        assert_eq!(ics.event["SEQUENCE"], "1");
+        assert_eq!(utc(&ics.event["DTSTART"]), new_start);
+        assert_eq!(mail.len(), 2, "the invitation and the update");
+    }
+);
