@@ -346,9 +346,22 @@ struct ShowPage {
     viewer_id: i64,
     /// Subjects of emails to this contact that the mail server has not accepted yet.
     waiting_emails: Vec<String>,
+    now: chrono::DateTime<chrono::Utc>,
 }
 
 impl ShowPage {
+    fn can_start(&self, m: &crate::meetings::storage::MeetingRow) -> bool {
+        m.can_start(self.now)
+    }
+
+    fn can_reschedule(&self, m: &crate::meetings::storage::MeetingRow) -> bool {
+        m.can_reschedule(self.now)
+    }
+
+    fn label(&self, m: &crate::meetings::storage::MeetingRow) -> &'static str {
+        m.label_at(self.now)
+    }
+
     fn when(&self, a: &ActivityRow) -> String {
         a.created_at
             .with_timezone(&self.viewer_tz)
@@ -423,6 +436,7 @@ async fn show(
         contact,
         timeline,
         waiting_emails,
+        now: state.clock.now(),
         viewer_tz: user.tz(),
         meetings,
         zoom_enabled,

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
@@ -292,9 +292,22 @@ struct AgendaPage {
     tz: Tz,
     zoom_enabled: bool,
     connected: bool,
+    now: DateTime<Utc>,
 }
 
 impl AgendaPage {
+    fn can_start(&self, m: &MeetingRow) -> bool {
+        m.can_start(self.now)
+    }
+
+    fn can_reschedule(&self, m: &MeetingRow) -> bool {
+        m.can_reschedule(self.now)
+    }
+
+    fn label(&self, m: &MeetingRow) -> &'static str {
+        m.label_at(self.now)
+    }
+
     fn time(&self, m: &MeetingRow) -> String {
         format!(
             "{}–{}",
@@ -344,7 +357,8 @@ async fn agenda(
     let (upcoming, mut past): (Vec<MeetingRow>, Vec<MeetingRow>) = {
         let (soon, ended): (Vec<_>, Vec<_>) = upcoming
             .into_iter()
-            .partition(|m| m.end_at() > now || m.status == "started");
+            // A meeting that ended early in Zoom is past, even before its planned end.
+            .partition(|m| (m.end_at() > now && m.status != "ended") || m.status == "started");
         let mut all_past = ended;
         all_past.extend(past);
         (soon, all_past)
@@ -377,6 +391,7 @@ async fn agenda(
         tz,
         zoom_enabled,
         connected: connection.is_some_and(|c| c.is_active()),
+        now,
     })
 }
 
@@ -390,6 +405,14 @@ async fn start(
 ) -> AppResult<Response> {
     require_zoom(&state, &user).await?;
     let meeting = hosted_meeting(&state, &user, &id).await?;
+    if !meeting.can_start(state.clock.now()) {
+        return Ok(flash::redirect(
+            &state.config,
+            "/meetings",
+            FlashKind::Error,
+            "This meeting is over (or was cancelled), so it cannot be started.",
+        ));
+    }
     match service::start_url(&state, &meeting).await {
         Ok(url) => {
             let mut response = Redirect::to(&url).into_response();
@@ -411,6 +434,15 @@ async fn start(
 
 // ---- reschedule ----
 
+fn not_reschedulable(state: &AppState) -> Response {
+    flash::redirect(
+        &state.config,
+        "/meetings",
+        FlashKind::Error,
+        "This meeting has already started, ended or been cancelled, so it cannot be rescheduled. Schedule a new one from the contact's page.",
+    )
+}
+
 async fn edit_page(
     State(state): State<AppState>,
     layout: Layout,
@@ -419,6 +451,9 @@ async fn edit_page(
 ) -> AppResult<Response> {
     let connection = require_zoom(&state, &user).await?;
     let meeting = hosted_meeting(&state, &user, &id).await?;
+    if !meeting.can_reschedule(state.clock.now()) {
+        return Ok(not_reschedulable(&state));
+    }
     let contact_id = meeting.contact_id.ok_or(AppError::NotFound)?;
     let contact = contact_of(&state, &user, &contact_id.to_string()).await?;
     let tz: Tz = meeting.time_zone.parse().unwrap_or(chrono_tz::UTC);
@@ -465,6 +500,9 @@ async fn edit(
 ) -> AppResult<Response> {
     let connection = require_zoom(&state, &user).await?;
     let meeting = hosted_meeting(&state, &user, &id).await?;
+    if !meeting.can_reschedule(state.clock.now()) {
+        return Ok(not_reschedulable(&state));
+    }
     let contact_id = meeting.contact_id.ok_or(AppError::NotFound)?;
     let contact = contact_of(&state, &user, &contact_id.to_string()).await?;
     let licensed = connection.as_ref().is_some_and(ConnectionRow::is_licensed);

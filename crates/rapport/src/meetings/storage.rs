@@ -68,6 +68,32 @@ impl MeetingRow {
         self.zoom_meeting_id.is_some() && matches!(self.status.as_str(), "scheduled" | "started")
     }
 
+    /// Over: ended in Zoom, or scheduled and its planned end has passed (Zoom may never report
+    /// a meeting nobody joined). A meeting Zoom reports as started is not over until it ends.
+    pub fn is_over(&self, now: DateTime<Utc>) -> bool {
+        self.status == "ended" || (self.status == "scheduled" && self.end_at() <= now)
+    }
+
+    /// Whether the host is offered "Start" (and "Cancel").
+    pub fn can_start(&self, now: DateTime<Utc>) -> bool {
+        self.is_live_in_zoom() && !self.is_over(now)
+    }
+
+    /// Whether the host is offered "Reschedule": Zoom refuses to change a started meeting, and
+    /// an ended one is history.
+    pub fn can_reschedule(&self, now: DateTime<Utc>) -> bool {
+        self.zoom_meeting_id.is_some() && self.status == "scheduled" && !self.is_over(now)
+    }
+
+    /// The status as the host should read it at `now`.
+    pub fn label_at(&self, now: DateTime<Utc>) -> &'static str {
+        if self.status == "scheduled" && self.is_over(now) {
+            "Past"
+        } else {
+            self.status_label()
+        }
+    }
+
     pub fn status_label(&self) -> &'static str {
         match self.status.as_str() {
             "pending" => "Being scheduled",
