@@ -111,7 +111,6 @@ impl Env {
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
-        c.env_remove("RUST_LOG").env("RUST_LOG", "warn");
         c
     }
 
@@ -781,13 +780,26 @@ async fn outbox_drain(env: &Env, sink: &SmtpSink, n: usize) -> Result<Outbox> {
         .port(sink.addr.port())
         .build();
     let before = sink.received();
-    for i in 0..n {
-        let message = Message::builder()
-            .from("Rapport <rapport@example.com>".parse()?)
-            .to("outbox.bench@example.com".parse()?)
-            .subject(format!("Direct test message {i}"))
-            .body(format!("This is direct test message {i}.\n"))?;
-        transport.send(message).await?;
+    // As many senders as Rapport has job workers (RAPPORT_JOB_WORKERS' default), each message
+    // on its own connection as Rapport's transport does.
+    let senders = 4;
+    let mut tasks = Vec::new();
+    for s in 0..senders {
+        let transport = transport.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (s..n).step_by(senders) {
+                let message = Message::builder()
+                    .from("Rapport <rapport@example.com>".parse()?)
+                    .to("outbox.bench@example.com".parse()?)
+                    .subject(format!("Direct test message {i}"))
+                    .body(format!("This is direct test message {i}.\n"))?;
+                transport.send(message).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
     }
     let direct_per_second = rate(&sink.arrivals_after(before));
     eprintln!(

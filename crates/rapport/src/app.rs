@@ -213,7 +213,7 @@ impl Application {
         let app = router(self.state.clone());
         let mut stop = shutdown.clone();
         let served = axum::serve(
-            self.listener,
+            crate::web::listener::with_nodelay(self.listener),
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {

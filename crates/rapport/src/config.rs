@@ -64,6 +64,10 @@ pub struct ServerArgs {
     #[arg(long, env = "RAPPORT_JOB_MAX_ATTEMPTS", default_value_t = 8)]
     pub job_max_attempts: u32,
 
+    /// Background jobs (emails, Zoom calls, webhooks) one node runs at the same time.
+    #[arg(long, env = "RAPPORT_JOB_WORKERS", default_value_t = 4)]
+    pub job_workers: u32,
+
     /// Key that encrypts Zoom tokens at rest: 32 bytes, base64. Unset with SQLite: a key file is
     /// generated in the data directory.
     #[arg(long, env = "RAPPORT_SECRET_KEY", hide_env_values = true)]
@@ -199,6 +203,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub db_max_connections: u32,
     pub job_max_attempts: u32,
+    pub job_workers: u32,
     pub secret_key: Option<SecretString>,
     pub secret_key_previous: Option<SecretString>,
     pub zoom: ZoomSettings,
@@ -362,6 +367,9 @@ impl Config {
         if args.db_max_connections == 0 {
             return Err(invalid("RAPPORT_DB_MAX_CONNECTIONS", "must be at least 1"));
         }
+        if args.job_workers == 0 || args.job_workers > 64 {
+            return Err(invalid("RAPPORT_JOB_WORKERS", "must be between 1 and 64"));
+        }
         if args.job_max_attempts == 0 {
             return Err(invalid("RAPPORT_JOB_MAX_ATTEMPTS", "must be at least 1"));
         }
@@ -441,6 +449,7 @@ impl Config {
             log_format: args.log_format,
             db_max_connections: args.db_max_connections,
             job_max_attempts: args.job_max_attempts,
+            job_workers: args.job_workers,
             secret_key,
             secret_key_previous,
             zoom,

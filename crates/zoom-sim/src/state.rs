@@ -181,6 +181,9 @@ pub(crate) struct Shared {
     pub clock: Clock,
     pub base_url: RwLock<String>,
     pub http: reqwest::Client,
+    /// Bounds webhook deliveries in flight: Zoom delivers an app's events over a limited
+    /// number of connections, not one new connection per event however fast they come.
+    pub deliveries_in_flight: Arc<tokio::sync::Semaphore>,
     pub state_file: Option<PathBuf>,
     pub dirty: Notify,
     /// Set by `crate::serve`, whose connection loop can abort a connection; under a
@@ -256,6 +259,9 @@ impl SimState {
                 clock: Clock::default(),
                 base_url: RwLock::new("http://127.0.0.1:9090".to_string()),
                 http,
+                deliveries_in_flight: Arc::new(tokio::sync::Semaphore::new(
+                    crate::webhook::MAX_DELIVERIES_IN_FLIGHT,
+                )),
                 state_file,
                 dirty: Notify::new(),
                 can_abort: AtomicBool::new(false),

@@ -22,6 +22,9 @@ fn hmac_hex(secret: &str, message: &[u8]) -> String {
     }
 }
 
+/// Webhook requests the simulator has in flight at most (all receivers together).
+pub(crate) const MAX_DELIVERIES_IN_FLIGHT: usize = 32;
+
 /// The `x-zm-signature` value for `body` sent at `timestamp` (seconds).
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     let mut msg = format!("v0:{timestamp}:").into_bytes();
@@ -99,7 +102,12 @@ impl SimState {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return;
         };
+        let slots = self.shared.deliveries_in_flight.clone();
         rt.spawn(async move {
+            // Waits its turn: at most MAX_DELIVERIES_IN_FLIGHT requests to receivers at once.
+            let Ok(_slot) = slots.acquire_owned().await else {
+                return;
+            };
             let result = state
                 .post_signed(&p.app, &p.url, p.body.clone(), state.now().timestamp())
                 .await;

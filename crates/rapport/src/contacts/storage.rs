@@ -176,12 +176,15 @@ pub async fn list(
                 conn,
                 ContactRow,
                 fetch_all,
-                "SELECT id, name, email, phone, company, job_title, time_zone, notes, sort_key, created_at, updated_at
-                 FROM contacts
-                 WHERE org_id = $1
-                   AND id IN (SELECT rowid FROM contacts_search WHERE contacts_search MATCH $5)
-                   AND (sort_key > $2 OR (sort_key = $2 AND id > $3))
-                 ORDER BY sort_key, id LIMIT $4",
+                // CROSS JOIN fixes the order: matches first, then their rows. Left to itself
+                // SQLite walked the organization's name index and probed the matches for each
+                // of its 100,000 contacts.
+                "SELECT c.id, c.name, c.email, c.phone, c.company, c.job_title, c.time_zone, c.notes, c.sort_key, c.created_at, c.updated_at
+                 FROM contacts_search s CROSS JOIN contacts c ON c.id = s.rowid
+                 WHERE contacts_search MATCH $5
+                   AND c.org_id = $1
+                   AND (c.sort_key > $2 OR (c.sort_key = $2 AND c.id > $3))
+                 ORDER BY c.sort_key, c.id LIMIT $4",
                 org_id,
                 after_key,
                 after_id,

@@ -10,6 +10,7 @@ pub mod dialect;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
@@ -46,7 +47,8 @@ pub enum DbError {
 /// The application's database: a pool of one backend.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// The pool and the node's write turn (see [`Db::begin`]).
+    Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
     Postgres(PgPool),
 }
 
@@ -73,25 +75,37 @@ impl PoolConn {
 
 /// A transaction of either backend. Dropped without [`Tx::commit`], it rolls back.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// The transaction, and the write turn it holds until commit or rollback. Declared in this
+    /// order so the transaction ends (rolls back when dropped) before the turn passes on.
+    Sqlite(
+        sqlx::Transaction<'static, Sqlite>,
+        tokio::sync::OwnedMutexGuard<()>,
+    ),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Tx {
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
-            Tx::Sqlite(t) => Conn::Sqlite(&mut *t),
+            Tx::Sqlite(t, _) => Conn::Sqlite(&mut *t),
             Tx::Postgres(t) => Conn::Postgres(&mut *t),
         }
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(t) => t.commit().await,
+            Tx::Sqlite(t, _turn) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
         }
     }
 }
+
+/// Waiting for a pooled connection is normal under load (requests queue for the pool); only a
+/// wait this long is worth a warning. sqlx's default warned on every request of a busy node.
+/// How long a SQLite writer waits for its turn before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+const SLOW_ACQUIRE: Duration = Duration::from_secs(1);
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -108,16 +122,18 @@ impl Db {
                 .foreign_keys(true)
                 // Deleted Zoom data should not linger in free pages of the file.
                 .pragma("secure_delete", "ON")
-                .busy_timeout(Duration::from_secs(10));
+                .busy_timeout(BUSY_TIMEOUT);
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(2))
+                .acquire_slow_threshold(SLOW_ACQUIRE)
                 .connect_with(options)
                 .await?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, Arc::default()))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
+                .acquire_slow_threshold(SLOW_ACQUIRE)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
@@ -134,14 +150,14 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
 
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
-            Db::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await?,
+            Db::Sqlite(pool, _) => SQLITE_MIGRATOR.run(pool).await?,
             Db::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
         }
         Ok(())
@@ -149,7 +165,7 @@ impl Db {
 
     pub async fn acquire(&self) -> Result<PoolConn, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(pool) => PoolConn::Sqlite(pool.acquire().await?),
+            Db::Sqlite(pool, _) => PoolConn::Sqlite(pool.acquire().await?),
             Db::Postgres(pool) => PoolConn::Postgres(pool.acquire().await?),
         })
     }
@@ -158,7 +174,18 @@ impl Db {
     /// so that two writers never deadlock upgrading a read lock.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(pool, turn) => {
+                // SQLite has one writer. Writers of this node take turns here, first come first
+                // served, instead of inside SQLite, whose busy handler sleeps in steps of up to
+                // 100 ms: under load that sleeping, not the writing, was most of a webhook's or
+                // a schedule's latency. BEGIN IMMEDIATE still guards against other processes.
+                // A task that already holds the turn and begins again would wait forever;
+                // give up as SQLite's own busy timeout would.
+                let turn = tokio::time::timeout(BUSY_TIMEOUT, turn.clone().lock_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -172,7 +199,7 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(pool) => pool.close().await,
+            Db::Sqlite(pool, _) => pool.close().await,
             Db::Postgres(pool) => pool.close().await,
         }
     }

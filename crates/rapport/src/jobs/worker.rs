@@ -30,26 +30,54 @@ const IDLE_POLL: StdDuration = StdDuration::from_millis(1000);
 /// How often a worker purges expired states, sessions and stale Zoom data.
 const MAINTENANCE_EVERY: StdDuration = StdDuration::from_secs(600);
 
-pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let worker_id = format!(
+/// Runs `RAPPORT_JOB_WORKERS` job loops until shutdown. Several loops let slow outside calls
+/// (an SMTP exchange, a Zoom request) overlap instead of queueing behind each other; each job
+/// is still claimed by exactly one loop. Only the first loop runs maintenance.
+pub async fn run(state: AppState, shutdown: watch::Receiver<bool>) {
+    let node = format!(
         "{}-{}",
         std::process::id(),
         crate::crypto::random_token().get(..8).unwrap_or("w")
     );
+    let loops = state.config.job_workers.max(1);
+    let mut handles = Vec::new();
+    for n in 0..loops {
+        handles.push(tokio::spawn(run_loop(
+            state.clone(),
+            shutdown.clone(),
+            format!("{node}-{n}"),
+            n == 0,
+        )));
+    }
+    for handle in handles {
+        let _ = handle.await;
+    }
+}
+
+async fn run_loop(
+    state: AppState,
+    mut shutdown: watch::Receiver<bool>,
+    worker_id: String,
+    maintains: bool,
+) {
     tracing::info!(worker = %worker_id, "job worker started");
     let mut last_maintenance: Option<std::time::Instant> = None;
     loop {
         if *shutdown.borrow() {
             break;
         }
-        if last_maintenance.is_none_or(|t| t.elapsed() > MAINTENANCE_EVERY) {
+        if maintains && last_maintenance.is_none_or(|t| t.elapsed() > MAINTENANCE_EVERY) {
             last_maintenance = Some(std::time::Instant::now());
             if let Err(err) = crate::zoom::jobs::maintenance(&state).await {
                 tracing::error!(error = %err, "maintenance failed");
             }
         }
         match run_one(&state, &worker_id).await {
-            Ok(true) => continue,
+            Ok(true) => {
+                // More may be waiting: wake an idle loop so a burst is worked on in parallel.
+                state.jobs_notify.notify_one();
+                continue;
+            }
             Ok(false) => {}
             Err(err) => tracing::error!(error = %err, "job worker could not claim a job"),
         }
@@ -59,7 +87,7 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => {}
         }
     }
-    tracing::info!("job worker stopped");
+    tracing::info!(worker = %worker_id, "job worker stopped");
 }
 
 /// Runs one due job if there is one; returns whether it found one.
@@ -70,8 +98,10 @@ pub async fn run_one(state: &AppState, worker_id: &str) -> Result<bool, sqlx::Er
     let started = std::time::Instant::now();
     let result = dispatch(state, &job).await;
     let now = state.clock.now();
-    let mut pooled = state.db.acquire().await?;
-    let mut conn = pooled.conn();
+    // A transaction, so that on SQLite the write waits for this node's write turn instead of
+    // sleeping in SQLite's busy handler.
+    let mut tx = state.db.begin().await?;
+    let mut conn = tx.conn();
     match result {
         Ok(()) => {
             if !jobs::complete(&mut conn, &job, now).await? {
@@ -96,6 +126,7 @@ pub async fn run_one(state: &AppState, worker_id: &str) -> Result<bool, sqlx::Er
             tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, error = %err, outcome = label, "job failed");
         }
     }
+    tx.commit().await?;
     Ok(true)
 }
 

@@ -7,6 +7,7 @@ pub mod error;
 pub mod flash;
 pub mod headers;
 pub mod layout;
+pub mod listener;
 
 pub use csrf::Form;
 pub use error::{AppError, AppResult};
