@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! cargo xtask bench --quick             # benchmarks (docs/benchmarks.md)
+//! cargo xtask diagrams                  # docs/*.svg from the Mermaid in docs/architecture.md
 //! cargo xtask test                      # everything
 //! cargo xtask test --no-lint            # skip fmt and clippy
 //! cargo xtask test --no-browser         # do not look for Chromium, do not start chromedriver
@@ -48,6 +49,7 @@ mod bench_cmd;
 mod cargo_args;
 mod chromedriver;
 mod ci;
+mod diagrams;
 mod paths;
 mod prereqs;
 mod summary;
@@ -73,6 +75,8 @@ enum Task {
     Test(test_cmd::TestArgs),
     /// Benchmark Rapport in release mode against baselines from the same run.
     Bench(bench_cmd::BenchArgs),
+    /// Render the Mermaid diagrams of docs/ to SVG (`--check`: only verify they are current).
+    Diagrams(diagrams::DiagramsArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Task::Test(args) => test_cmd::run(&args),
         Task::Bench(args) => bench_cmd::run(&args),
+        Task::Diagrams(args) => diagrams::run(&args),
     };
     match result {
         Ok(code) => code,
