@@ -128,6 +128,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(home))
         .route("/static/style.css", get(crate::web::assets::style))
         .route("/static/favicon.svg", get(crate::web::assets::favicon))
+        .route("/static/docs/{file}", get(crate::web::assets::doc_image))
         .merge(crate::accounts::routes::router())
         .merge(crate::contacts::routes::router())
         .merge(crate::zoom::routes::router())

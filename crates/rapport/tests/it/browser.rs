@@ -5,7 +5,7 @@
 //! the main pages are saved as full-page screenshots to `RAPPORT_SCREENSHOT_DIR` for review.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -98,7 +98,8 @@ impl WebDriverCompatibleCommand for BrowserLog {
 struct Browser {
     client: Option<Client>,
     base: String,
-    phone: AtomicBool,
+    /// The emulated phone's width in CSS pixels, 0 on the desktop.
+    phone_width: AtomicU64,
     _profile: tempfile::TempDir,
 }
 
@@ -135,7 +136,7 @@ impl Browser {
         Browser {
             client: Some(client),
             base: base.to_owned(),
-            phone: AtomicBool::new(false),
+            phone_width: AtomicU64::new(0),
             _profile: profile,
         }
     }
@@ -314,7 +315,8 @@ impl Browser {
         let Some(dir) = screenshot_dir() else {
             return;
         };
-        let phone = self.phone.load(Ordering::Relaxed);
+        let phone_width = self.phone_width.load(Ordering::Relaxed);
+        let phone = phone_width > 0;
         let height = self
             .c()
             .execute(
@@ -325,7 +327,7 @@ impl Browser {
             .expect("page height")
             .as_u64()
             .unwrap_or(900);
-        self.emulate(if phone { 390 } else { 1280 }, height, phone)
+        self.emulate(if phone { phone_width } else { 1280 }, height, phone)
             .await;
         let shot = self
             .c()
@@ -336,7 +338,7 @@ impl Browser {
             .await
             .expect("screenshot");
         if phone {
-            self.phone().await;
+            self.phone_of_width(phone_width).await;
         } else {
             self.desktop().await;
         }
@@ -346,6 +348,76 @@ impl Browser {
         assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         std::fs::write(dir.join(name), png).expect("write screenshot");
+    }
+
+    /// Saves a PNG of the elements `css` matches (the box around them all, with a margin of page
+    /// around it, nothing focused), rendered 900 CSS pixels wide, as `name` for the public
+    /// documentation: into `RAPPORT_SCREENSHOT_DIR`, and into `crates/rapport/static/docs/` when
+    /// `RAPPORT_UPDATE_DOC_SCREENSHOTS=1` (how the committed pictures on /docs/zoom are made
+    /// again after a page changes).
+    async fn doc_shot(&self, css: &str, name: &str) {
+        let update = std::env::var("RAPPORT_UPDATE_DOC_SCREENSHOTS").is_ok_and(|v| v == "1");
+        let committed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static/docs");
+        let dirs: Vec<PathBuf> = screenshot_dir()
+            .into_iter()
+            .chain(update.then_some(committed))
+            .collect();
+        if dirs.is_empty() {
+            return;
+        }
+        self.find(css).await;
+        const WIDTH: u64 = 900;
+        const MARGIN: f64 = 12.0;
+        self.emulate(WIDTH, 900, false).await;
+        let height = self
+            .c()
+            .execute("return document.documentElement.scrollHeight;", vec![])
+            .await
+            .expect("page height")
+            .as_u64()
+            .unwrap_or(900);
+        // The whole page in the viewport, so the clip below never reaches past it.
+        self.emulate(WIDTH, height, false).await;
+        let rect = self
+            .c()
+            .execute(
+                "if (document.activeElement) document.activeElement.blur(); \
+                 const rs = [...document.querySelectorAll(arguments[0])].map(e => e.getBoundingClientRect()); \
+                 const left = Math.min(...rs.map(r => r.left)), top = Math.min(...rs.map(r => r.top)); \
+                 const right = Math.max(...rs.map(r => r.right)), bottom = Math.max(...rs.map(r => r.bottom)); \
+                 return [left + window.scrollX, top + window.scrollY, right - left, bottom - top];",
+                vec![json!(css)],
+            )
+            .await
+            .expect("element position");
+        let n = |i: usize| rect[i].as_f64().expect("a number");
+        let (x, y) = ((n(0) - MARGIN).max(0.0), (n(1) - MARGIN).max(0.0));
+        let shot = self
+            .c()
+            .issue_cmd(Cdp {
+                cmd: "Page.captureScreenshot",
+                params: json!({
+                    "format": "png",
+                    "clip": {
+                        "x": x.floor(),
+                        "y": y.floor(),
+                        "width": (n(2) + 2.0 * MARGIN).min(WIDTH as f64 - x).ceil(),
+                        "height": (n(3) + 2.0 * MARGIN).ceil(),
+                        "scale": 1,
+                    },
+                }),
+            })
+            .await
+            .expect("element screenshot");
+        self.desktop().await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().expect("screenshot data"))
+            .expect("base64 PNG");
+        assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
+        for dir in dirs {
+            std::fs::create_dir_all(&dir).expect("screenshot dir");
+            std::fs::write(dir.join(name), &png).expect("write screenshot");
+        }
     }
 
     async fn emulate(&self, width: u64, height: u64, mobile: bool) {
@@ -365,8 +437,13 @@ impl Browser {
 
     /// Renders as a phone (390 CSS pixels wide) until `desktop()`.
     async fn phone(&self) {
-        self.emulate(390, 844, true).await;
-        self.phone.store(true, Ordering::Relaxed);
+        self.phone_of_width(390).await;
+    }
+
+    /// Renders as a phone `width` CSS pixels wide until `desktop()`.
+    async fn phone_of_width(&self, width: u64) {
+        self.emulate(width, 844, true).await;
+        self.phone_width.store(width, Ordering::Relaxed);
     }
 
     async fn desktop(&self) {
@@ -377,7 +454,7 @@ impl Browser {
             })
             .await
             .expect("end device emulation");
-        self.phone.store(false, Ordering::Relaxed);
+        self.phone_width.store(0, Ordering::Relaxed);
     }
 
     /// Visible elements that stick out past the right edge of the screen (content cut off or
@@ -1071,7 +1148,7 @@ async fn click_elsewhere(b: &Browser, css: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn zoom_is_connected_on_the_consent_page_and_a_meeting_is_scheduled() {
+async fn zoom_is_connected_on_the_consent_page_a_meeting_is_scheduled_and_zoom_is_disconnected() {
     let Some((app, b)) = start().await else {
         return;
     };
@@ -1079,6 +1156,7 @@ async fn zoom_is_connected_on_the_consent_page_and_a_meeting_is_scheduled() {
         .await;
     b.visit("/settings").await;
     b.screenshot("settings-zoom-not-connected.png").await;
+    b.doc_shot("#connections", "zoom-connect.png").await;
 
     // Connect: off to the (simulated) Zoom sign-in and consent pages and back.
     click_elsewhere(&b, "form[action='/settings/zoom/connect'] button").await;
@@ -1094,6 +1172,7 @@ async fn zoom_is_connected_on_the_consent_page_and_a_meeting_is_scheduled() {
         "the consent page names the app"
     );
     b.screenshot("zoom-consent.png").await;
+    b.doc_shot(".card.narrow", "zoom-consent.png").await;
     b.click_and_wait("button[name=decision][value=allow]").await;
     assert_eq!(b.path().await, "/settings");
     let body = b.body_text().await;
@@ -1103,6 +1182,7 @@ async fn zoom_is_connected_on_the_consent_page_and_a_meeting_is_scheduled() {
         "{body}"
     );
     b.screenshot("settings-zoom-connected.png").await;
+    b.doc_shot("#connections", "zoom-connected.png").await;
 
     // A contact, then a meeting with them.
     b.visit("/contacts/new").await;
@@ -1113,6 +1193,12 @@ async fn zoom_is_connected_on_the_consent_page_and_a_meeting_is_scheduled() {
         .await;
     b.click_and_wait("a[href$='/meetings/new']").await;
     assert_eq!(b.value("topic").await, "Meeting with Grace Hopper");
+    // Before the fields change: the hint under the time zone describes the values shown.
+    b.doc_shot(
+        "main .breadcrumb, main .page-head, main section.card",
+        "zoom-schedule.png",
+    )
+    .await;
     // Date and time inputs take locale-specific typing; set their values directly.
     b.c()
         .execute(
@@ -1158,4 +1244,22 @@ async fn zoom_is_connected_on_the_consent_page_and_a_meeting_is_scheduled() {
     b.visit("/meetings").await;
     assert!(b.body_text().await.contains("Meeting with Grace Hopper"));
     b.screenshot("meetings-agenda.png").await;
+
+    // Disconnect: a confirmation first, then Settings offers Connect again.
+    b.visit("/settings").await;
+    b.click_and_wait("#connections a[href='/settings/zoom/disconnect']")
+        .await;
+    assert_eq!(b.text("h1").await, "Disconnect Zoom?");
+    b.doc_shot("main .card", "zoom-disconnect.png").await;
+    b.click_and_wait("form[action='/settings/zoom/disconnect'] button[type=submit]")
+        .await;
+    assert_eq!(b.path().await, "/settings");
+    let connections = b.text("#connections").await;
+    assert!(connections.contains("Not connected"), "{connections}");
+    assert!(
+        b.count("form[action='/settings/zoom/connect'] button")
+            .await
+            == 1,
+        "Connect Zoom is offered again"
+    );
 }
