@@ -1,8 +1,9 @@
 //! Browser tests: the foundation's user story walked in real headless Chromium through WebDriver
 //! (`WEBDRIVER_URL`, started by `cargo xtask test`). Each test has its own Rapport (SQLite) and
 //! its own browser session. Every page visited is checked for basic accessibility (labels, one
-//! h1, lang, alt text) and for console errors such as Content-Security-Policy violations, and
-//! the main pages are saved as full-page screenshots to `RAPPORT_SCREENSHOT_DIR` for review.
+//! h1, one main, a nav, lang, alt text) and for console errors such as Content-Security-Policy
+//! violations, and the main pages are saved as full-page screenshots to `RAPPORT_SCREENSHOT_DIR`
+//! for review.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -531,7 +532,8 @@ if (!lang) findings.push('<html> has no lang attribute');
 if (!document.title.trim()) findings.push('the page has no <title>');
 const h1 = document.querySelectorAll('h1').length;
 if (h1 !== 1) findings.push(`${h1} <h1> elements (expected exactly one)`);
-if (!document.querySelector('main')) findings.push('no <main> landmark');
+if (document.querySelectorAll('main').length !== 1) findings.push('not exactly one <main> landmark');
+if (!document.querySelector('nav')) findings.push('no <nav> landmark');
 for (const el of document.querySelectorAll('input, select, textarea')) {
   if (el.type === 'hidden') continue;
   const named = (el.labels && el.labels.length > 0 && [...el.labels].some(l => l.textContent.trim()))
@@ -1262,4 +1264,57 @@ async fn zoom_is_connected_on_the_consent_page_a_meeting_is_scheduled_and_zoom_i
             == 1,
         "Connect Zoom is offered again"
     );
+}
+
+/// The pages a Zoom reviewer and a new user see first, signed out: each passes the page checks
+/// (lang, one h1, one main, a nav, labelled controls, alt text, no console errors), its pictures
+/// load, and it fits a 375px phone without scrolling sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_pages_are_accessible_and_fit_a_small_phone_without_signing_in() {
+    let Some((app, b)) = start().await else {
+        return;
+    };
+    let pages = [
+        ("/docs/zoom", "public-docs-zoom"),
+        ("/privacy", "public-privacy"),
+        ("/terms", "public-terms"),
+        ("/support", "public-support"),
+        ("/sign-in", "public-sign-in"),
+    ];
+    for (path, name) in pages {
+        b.visit(path).await;
+        assert_eq!(b.path().await, path, "{path} is shown without a session");
+        assert!(
+            b.count("footer nav a[href='/privacy']").await == 1,
+            "{path} links the privacy policy"
+        );
+        let broken = b
+            .c()
+            .execute(
+                "return [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute('src'));",
+                vec![],
+            )
+            .await
+            .expect("images");
+        assert_eq!(broken, json!([]), "{path} has pictures that do not load");
+        if path == "/docs/zoom" {
+            assert_eq!(b.count("main figure img").await, 5, "the Zoom screenshots");
+        }
+        b.screenshot(&format!("{name}.png")).await;
+    }
+
+    b.phone_of_width(375).await;
+    for (path, name) in pages {
+        b.visit(path).await;
+        let out = b.sticking_out().await;
+        assert!(
+            out.is_empty(),
+            "{path} does not fit a 375px screen: {out:?}"
+        );
+        b.screenshot(&format!("{name}-375.png")).await;
+    }
+    b.desktop().await;
+
+    drop(b);
+    app.shutdown().await;
 }
