@@ -327,3 +327,41 @@ async fn doctor_reads_the_flag_from_postgresql() {
     assert!(ok);
     assert_eq!(out.trim(), "zoom: off");
 }
+
+both_databases!(
+    dev_mail_queues_test_messages_that_the_running_app_delivers,
+    |app: TestApp| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().display().to_string();
+        let key = rapport::vault::generate_key();
+        let env = env_for(&app, &data, &key);
+
+        // A bad address is refused with the option named, and nothing is queued.
+        let (ok, _, err) = run_rapport(&["dev", "mail", "--to", "not an address"], &env);
+        assert!(!ok);
+        assert!(err.contains("--to"), "{err}");
+        assert_eq!(kit::count(&app, "outbox").await, 0);
+
+        let (ok, out, err) = run_rapport(
+            &["dev", "mail", "--to", "ops@example.com", "--count", "3"],
+            &env,
+        );
+        assert!(ok, "{err}");
+        assert_eq!(out.trim(), "Queued 3 test messages to ops@example.com.");
+        // The running app's worker picks them up (within its idle poll) and sends each once.
+        let mut sent = 0;
+        for _ in 0..100 {
+            sent = kit::count(
+                &app,
+                "outbox WHERE to_address = 'ops@example.com' AND state = 'sent'",
+            )
+            .await;
+            if sent == 3 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(sent, 3, "the three test messages were delivered");
+        assert_eq!(kit::count(&app, "outbox").await, 3);
+    }
+);
