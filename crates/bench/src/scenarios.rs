@@ -737,6 +737,46 @@ async fn wait_mail_quiet(sink: &SmtpSink, quiet: Duration, max: Duration) -> usi
     last
 }
 
+/// Queued and running jobs, from Rapport's `/metrics`.
+async fn job_counts(env: &Env) -> Result<(f64, f64)> {
+    let text = env
+        .http
+        .get(format!("{}/metrics", env.base))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let value = |state: &str| {
+        let prefix = format!("rapport_jobs{{state=\"{state}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    Ok((value("queued"), value("running")))
+}
+
+/// Waits until no job is running and the queued count (jobs due later stay queued) has not
+/// changed for two seconds: the backlog of earlier scenarios is worked off.
+async fn wait_jobs_idle(env: &Env, max: Duration) -> Result<()> {
+    let started = Instant::now();
+    let mut last = f64::NAN;
+    let mut since = Instant::now();
+    loop {
+        let (queued, running) = job_counts(env).await?;
+        if queued != last || running > 0.0 {
+            last = queued;
+            since = Instant::now();
+        } else if since.elapsed() >= Duration::from_secs(2) {
+            return Ok(());
+        }
+        if started.elapsed() > max {
+            bail!("jobs still queued after {max:?}: {queued} queued, {running} running");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 fn rate(arrivals: &[Instant]) -> f64 {
     match (arrivals.first(), arrivals.last()) {
         (Some(first), Some(last)) if arrivals.len() > 1 => {
@@ -749,8 +789,14 @@ fn rate(arrivals: &[Instant]) -> f64 {
 /// Messages per second through Rapport's outbox to the SMTP server, against the same server
 /// fed directly, one message at a time as Rapport's worker sends them.
 async fn outbox_drain(env: &Env, sink: &SmtpSink, n: usize) -> Result<Outbox> {
-    eprintln!("outbox: waiting for earlier mail to finish");
-    let skip = wait_mail_quiet(sink, Duration::from_secs(3), Duration::from_secs(300)).await;
+    eprintln!("outbox: waiting for the job queue to drain (webhooks, invitations)");
+    let t = Instant::now();
+    wait_jobs_idle(env, Duration::from_secs(900)).await?;
+    eprintln!(
+        "outbox: earlier jobs done after {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let skip = wait_mail_quiet(sink, Duration::from_secs(2), Duration::from_secs(300)).await;
     env.rapport_once(
         "queue-mail",
         &[

@@ -282,6 +282,12 @@ pub async fn seed_contacts(state: &AppState, org: &str, count: u64) -> Result<u6
         tx.commit().await?;
         done += batch;
     }
+    // After a bulk load the planner's statistics describe the empty table; PostgreSQL would
+    // plan searches on them until autovacuum caught up.
+    if state.db.backend() == crate::db::Backend::Postgres {
+        let mut pooled = state.db.acquire().await?;
+        crate::sql_execute!(&mut pooled.conn(), "ANALYZE contacts")?;
+    }
     Ok(done)
 }
 
