@@ -445,7 +445,8 @@ pub async fn reschedule(
         start_time: Some(m.start_at),
         duration: u32::try_from(m.duration_minutes).ok(),
         timezone: Some(m.time_zone.name().to_owned()),
-        agenda: m.agenda.clone(),
+        // An empty agenda clears Zoom's (leaving it out would keep the old one there).
+        agenda: Some(m.agenda.clone().unwrap_or_default()),
         ..MeetingUpdate::default()
     };
     state
@@ -459,10 +460,13 @@ pub async fn reschedule(
     let changed = storage::reschedule(
         &mut tx.conn(),
         meeting.id,
-        &m.topic,
-        m.start_at,
-        m.time_zone.name(),
-        m.duration_minutes,
+        &storage::Rescheduled {
+            topic: &m.topic,
+            agenda: m.agenda.as_deref(),
+            start_at: m.start_at,
+            time_zone: m.time_zone.name(),
+            duration_minutes: m.duration_minutes,
+        },
         now,
     )
     .await?;

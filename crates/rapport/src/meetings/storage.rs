@@ -302,18 +302,24 @@ pub async fn delete_pending(conn: &mut Conn<'_>, id: i64) -> Result<(), sqlx::Er
     Ok(())
 }
 
-/// Stores Rapport's own reschedule; true when it changed what the contact sees (topic, start or
-/// duration), so they are sent one update. False when Zoom's `meeting.updated` webhook for this
+/// What a reschedule changes.
+pub struct Rescheduled<'a> {
+    pub topic: &'a str,
+    pub agenda: Option<&'a str>,
+    pub start_at: DateTime<Utc>,
+    pub time_zone: &'a str,
+    pub duration_minutes: i64,
+}
+
+/// Stores Rapport's own reschedule; true when it changed what the contact sees (topic, start,
+/// duration or agenda), so they are sent one update. False when Zoom's `meeting.updated` webhook for this
 /// very change was applied first: that already raised the SEQUENCE and queued the update. The
 /// comparison is in the UPDATE, so a webhook applied concurrently is seen (row lock on
 /// PostgreSQL, single writer on SQLite).
 pub async fn reschedule(
     conn: &mut Conn<'_>,
     id: i64,
-    topic: &str,
-    start_at: DateTime<Utc>,
-    time_zone: &str,
-    duration: i64,
+    to: &Rescheduled<'_>,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     // The zone only changes how the time is written, not when the meeting is.
@@ -321,18 +327,19 @@ pub async fn reschedule(
         conn,
         "UPDATE meetings SET time_zone = $2, updated_at = $3 WHERE id = $1",
         id,
-        time_zone,
+        to.time_zone,
         now
     )?;
     let n = sql_execute!(
         conn,
-        "UPDATE meetings SET topic = $2, start_at = $3, duration_minutes = $4, ics_sequence = ics_sequence + 1, updated_at = $5
-         WHERE id = $1 AND (topic <> $2 OR start_at <> $3 OR duration_minutes <> $4)",
+        "UPDATE meetings SET topic = $2, start_at = $3, duration_minutes = $4, agenda = $6, ics_sequence = ics_sequence + 1, updated_at = $5
+         WHERE id = $1 AND (topic <> $2 OR start_at <> $3 OR duration_minutes <> $4 OR COALESCE(agenda, '') <> COALESCE($6, ''))",
         id,
-        topic,
-        start_at,
-        duration,
-        now
+        to.topic,
+        to.start_at,
+        to.duration_minutes,
+        now,
+        to.agenda
     )?;
     Ok(n == 1)
 }

@@ -747,6 +747,97 @@ both_databases!(
     }
 );
 
+/// Submits the reschedule form of meeting `id` with the schedule defaults and `overrides`.
+async fn reschedule(
+    app: &TestApp,
+    client: &reqwest::Client,
+    id: i64,
+    overrides: &[(&'static str, &str)],
+) -> StatusCode {
+    let edit = format!("/meetings/{id}/edit");
+    let fields = with(overrides);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    submit_with(client, &app.base, &edit, &edit, &fields)
+        .await
+        .status()
+}
+
+/// The update email whose `.ics` has this SEQUENCE, with its text.
+async fn update_with_sequence(app: &TestApp, sequence: &str) -> (String, Ics) {
+    let mail = mailbox(app).await;
+    let update = mail
+        .iter()
+        .filter(|e| e.subject.starts_with("Updated:"))
+        .find(|e| ics_of(e).event["SEQUENCE"] == sequence)
+        .unwrap_or_else(|| panic!("no update with SEQUENCE {sequence}"));
+    (kit::unescape(&update.text_body), ics_of(update))
+}
+
+both_databases!(
+    reschedule_saves_the_agenda_for_rapport_zoom_and_the_contact,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        schedule(&app, &ada, contact, &[]).await;
+        let m = only_meeting(&app).await;
+        let zoom_id: i64 = m.zoom_meeting_id.clone().unwrap().parse().unwrap();
+        let edit_page = || {
+            let (ada, app) = (&ada, &app);
+            async move {
+                let (status, page) =
+                    get_text(ada, &app.base, &format!("/meetings/{}/edit", m.id)).await;
+                assert_eq!(status, StatusCode::OK);
+                kit::unescape(&page)
+            }
+        };
+        let old = "Walk through the A-0 system";
+
+        // A new time and a new agenda.
+        let first = "Plan the FLOW-MATIC rollout";
+        let r = reschedule(&app, &ada, m.id, &[("time", "16:30"), ("agenda", first)]).await;
+        assert_eq!(r, StatusCode::SEE_OTHER);
+        settle_webhooks(&app).await;
+        assert_eq!(
+            sim(&app).meeting(zoom_id).unwrap().agenda,
+            first,
+            "sent to Zoom"
+        );
+        let page = edit_page().await;
+        assert!(page.contains(&format!(">{first}</textarea>")), "{page}");
+        let (text, ics) = update_with_sequence(&app, "1").await;
+        assert!(text.contains(first) && !text.contains(old), "{text}");
+        assert!(ics.event["DESCRIPTION"].contains(first), "{}", ics.raw);
+
+        // Only the agenda changes: still a change the contact is sent.
+        let second = "Plan the FLOW-MATIC rollout and the COBOL report";
+        let r = reschedule(&app, &ada, m.id, &[("time", "16:30"), ("agenda", second)]).await;
+        assert_eq!(r, StatusCode::SEE_OTHER);
+        settle_webhooks(&app).await;
+        assert_eq!(sim(&app).meeting(zoom_id).unwrap().agenda, second);
+        assert!(edit_page().await.contains(&format!(">{second}</textarea>")));
+        let (text, _) = update_with_sequence(&app, "2").await;
+        assert!(text.contains(second), "{text}");
+
+        // The agenda removed: gone in Zoom, on the form and from the email.
+        let r = reschedule(&app, &ada, m.id, &[("time", "16:30"), ("agenda", "")]).await;
+        assert_eq!(r, StatusCode::SEE_OTHER);
+        settle_webhooks(&app).await;
+        assert_eq!(sim(&app).meeting(zoom_id).unwrap().agenda, "");
+        assert!(edit_page().await.contains("></textarea>"));
+        let (text, _) = update_with_sequence(&app, "3").await;
+        assert!(!text.contains("COBOL"), "{text}");
+
+        // Sending the same form again changes nothing and emails nobody.
+        let r = reschedule(&app, &ada, m.id, &[("time", "16:30"), ("agenda", "")]).await;
+        assert_eq!(r, StatusCode::SEE_OTHER);
+        settle_webhooks(&app).await;
+        assert_eq!(
+            mailbox(&app).await.len(),
+            4,
+            "the invitation and three updates"
+        );
+    }
+);
+
 async fn post_signed(app: &TestApp, body: &str) -> StatusCode {
     let secret = sim(app).apps()[0].webhook_secret.clone();
     let ts = Utc::now().timestamp();
