@@ -38,6 +38,19 @@ impl JobKind {
         }
     }
 
+    /// Whether the payload holds what came from Zoom or is about a Zoom account (event bodies
+    /// with Zoom ids and emails, sealed tokens, meetings being settled with Zoom). Such a payload
+    /// must not outlive the job's use of it, also when the job is given up.
+    pub fn carries_zoom_data(self) -> bool {
+        match self {
+            JobKind::SendEmail => false,
+            JobKind::ZoomRevoke
+            | JobKind::ZoomWebhook
+            | JobKind::ZoomDataCompliance
+            | JobKind::ReconcileMeeting => true,
+        }
+    }
+
     pub fn parse(raw: &str) -> Option<JobKind> {
         match raw {
             "send_email" => Some(JobKind::SendEmail),
@@ -164,17 +177,23 @@ pub async fn complete(
 ) -> Result<bool, sqlx::Error> {
     let n = sql_execute!(
         conn,
-        "UPDATE jobs SET state = 'done', payload = '{}', locked_until = NULL, locked_by = NULL, last_error = NULL, updated_at = $2
+        "UPDATE jobs SET state = 'done', payload = $4, locked_until = NULL, locked_by = NULL, last_error = NULL, updated_at = $2
          WHERE id = $1 AND state = 'running' AND attempts = $3",
         job.id,
         now,
-        job.attempts
+        job.attempts,
+        SCRUBBED_PAYLOAD
     )?;
     Ok(n == 1)
 }
 
+/// What a dead or finished job keeps of a payload that carried Zoom data: nothing. The jobs page
+/// explains a job from its kind, last error and attempts, which are columns of their own.
+const SCRUBBED_PAYLOAD: &str = "{}";
+
 /// Records a failed attempt: retried after a backoff, or dead when attempts are used up or the
-/// failure is permanent.
+/// failure is permanent. A dead job whose payload carried Zoom data (or of a kind this build
+/// does not know) loses it in the same statement: nobody will run it again.
 pub async fn fail(
     conn: &mut Conn<'_>,
     job: &ClaimedJob,
@@ -184,14 +203,21 @@ pub async fn fail(
 ) -> Result<JobState, sqlx::Error> {
     let error: String = error.chars().take(1000).collect();
     if permanent || job.attempts >= job.max_attempts {
+        let keep = JobKind::parse(&job.kind).is_some_and(|k| !k.carries_zoom_data());
+        let payload = if keep {
+            job.payload.as_str()
+        } else {
+            SCRUBBED_PAYLOAD
+        };
         sql_execute!(
             conn,
-            "UPDATE jobs SET state = 'dead', locked_until = NULL, locked_by = NULL, last_error = $2, updated_at = $3
+            "UPDATE jobs SET state = 'dead', payload = $5, locked_until = NULL, locked_by = NULL, last_error = $2, updated_at = $3
              WHERE id = $1 AND state = 'running' AND attempts = $4",
             job.id,
             error,
             now,
-            job.attempts
+            job.attempts,
+            payload
         )?;
         Ok(JobState::Dead)
     } else {

@@ -636,9 +636,9 @@ both_databases!(disconnect_leaves_no_zoom_value, |app: TestApp| async move {
         .await
         .unwrap();
     let values = zoom_values(&app, "ada.zoom@example.com").await;
-    // A Zoom event about Ada's meeting that Rapport could not apply: a dead job whose payload
-    // names her Zoom user, account and email. (Queued for later and claimed at that time, so
-    // the app's own worker cannot run it first.)
+    // A Zoom event about Ada's meeting that Rapport could not apply yet: a job waiting for its
+    // retry whose payload names her Zoom user, account and email. (Queued for later and claimed
+    // at that time, so the app's own worker cannot run it first.)
     let ada_zoom = sim(&app).user_by_email("ada.zoom@example.com").unwrap();
     let body = serde_json::json!({
         "event": "meeting.updated",
@@ -659,7 +659,7 @@ both_databases!(disconnect_leaves_no_zoom_value, |app: TestApp| async move {
             rapport::jobs::JobKind::ZoomWebhook,
             &rapport::zoom::jobs::WebhookJob { body },
             later,
-            1,
+            2,
         )
         .await
         .unwrap();
@@ -673,9 +673,10 @@ both_databases!(disconnect_leaves_no_zoom_value, |app: TestApp| async move {
         .await
         .unwrap();
     drop(pooled);
-    assert_eq!(outcome, rapport::jobs::JobState::Dead);
-    assert_eq!(count(&app, "jobs WHERE state = 'dead'").await, 1);
-    // The values are there while connected (the scan finds what it looks for), the dead job too.
+    assert_eq!(outcome, rapport::jobs::JobState::Queued);
+    let waiting = format!("jobs WHERE id = {}", job.id);
+    assert_eq!(count(&app, &waiting).await, 1);
+    // The values are there while connected (the scan finds what it looks for), in the job too.
     assert!(!scan(&app, "ada.zoom@example.com").await.is_empty());
     assert!(
         scan(&app, &ada_zoom.id)
@@ -709,9 +710,9 @@ both_databases!(disconnect_leaves_no_zoom_value, |app: TestApp| async move {
     );
     assert_eq!(revokes(), 1, "one revoke at Zoom");
     assert_eq!(
-        count(&app, "jobs WHERE state = 'dead'").await,
+        count(&app, &waiting).await,
         0,
-        "the dead job holding Ada's Zoom ids went with her connection"
+        "the job holding Ada's Zoom ids went with her connection"
     );
     // Zoom answers the revoke with app_deauthorized: let it arrive and be processed.
     assert!(
@@ -727,6 +728,179 @@ both_databases!(disconnect_leaves_no_zoom_value, |app: TestApp| async move {
     assert_no_zoom_values(&app, &values).await;
     assert!(settings(&app, &app.client).await.contains("Connect Zoom"));
 });
+
+/// Claims the one job due at `at` (queued for then, so the app's own worker leaves it alone).
+async fn claim_at(app: &TestApp, at: chrono::DateTime<chrono::Utc>) -> rapport::jobs::ClaimedJob {
+    rapport::jobs::claim(&app.state.db, at, "test")
+        .await
+        .unwrap()
+        .expect("a job is due then")
+}
+
+async fn fail_job(
+    app: &TestApp,
+    job: &rapport::jobs::ClaimedJob,
+    at: chrono::DateTime<chrono::Utc>,
+    error: &str,
+    permanent: bool,
+) -> rapport::jobs::JobState {
+    let mut pooled = app.state.db.acquire().await.unwrap();
+    rapport::jobs::fail(&mut pooled.conn(), job, at, error, permanent)
+        .await
+        .unwrap()
+}
+
+both_databases!(
+    given_up_and_finished_zoom_jobs_keep_no_zoom_value,
+    |app: TestApp| async move {
+        use rapport::jobs::{JobKind, JobState};
+        app.sign_up("Ada", "ada@example.com", "Ada Co").await;
+        let org = Some(org_id(&app, "ada@example.com").await);
+        // Values as Zoom issues them (and tokens as Rapport seals them) in the payloads of jobs.
+        let zoom_user = "KDcuGIm1QgePTO8WbOqwIQ";
+        let zoom_account = "EPeQtiABC000VYxHMA";
+        let zoom_email = "ada.zoom@example.com";
+        let sealed_token = "v1.k1.sealed-access-token-Zx81";
+        let sealed_refresh = "v1.k1.sealed-refresh-token-Qp27";
+        let values: Vec<String> = [
+            zoom_user,
+            zoom_account,
+            zoom_email,
+            sealed_token,
+            sealed_refresh,
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let event = serde_json::to_value(rapport::zoom::jobs::WebhookJob {
+            body: serde_json::json!({
+                "event": "app_deauthorized",
+                "payload": {"account_id": zoom_account, "user_id": zoom_user, "operator": zoom_email}
+            })
+            .to_string(),
+        })
+        .unwrap();
+        let revoke = serde_json::to_value(rapport::zoom::jobs::RevokeJob {
+            connection_id: 7,
+            sealed_token: sealed_token.into(),
+            sealed_refresh: Some(sealed_refresh.into()),
+        })
+        .unwrap();
+        // Due a day from now: the app's own worker (on the app's clock) leaves them alone.
+        let at = app.state.clock.now() + chrono::Duration::days(1);
+        let enqueue = |kind: JobKind, payload: &serde_json::Value, max_attempts: u32| {
+            let app = &app;
+            let payload = payload.clone();
+            async move {
+                let mut pooled = app.state.db.acquire().await.unwrap();
+                rapport::jobs::enqueue(&mut pooled.conn(), org, kind, &payload, at, max_attempts)
+                    .await
+                    .unwrap()
+            }
+        };
+        let in_jobs = |value: &'static str| {
+            let app = &app;
+            async move {
+                scan(app, value)
+                    .await
+                    .iter()
+                    .any(|c| c.starts_with("jobs."))
+            }
+        };
+
+        // A webhook Rapport cannot apply: given up at once (a permanent failure).
+        enqueue(JobKind::ZoomWebhook, &event, 5).await;
+        let job = claim_at(&app, at).await;
+        assert!(in_jobs(zoom_user).await, "the scan finds the payload");
+        let outcome = fail_job(&app, &job, at, "unreadable event: missing object", true).await;
+        assert_eq!(outcome, JobState::Dead);
+        assert_no_zoom_values(&app, &values).await;
+
+        // A data compliance report Zoom keeps refusing: kept for its retry, dropped when the
+        // attempts are used up.
+        enqueue(JobKind::ZoomDataCompliance, &event, 2).await;
+        let job = claim_at(&app, at).await;
+        let outcome = fail_job(&app, &job, at, "data compliance answered 503", false).await;
+        assert_eq!(outcome, JobState::Queued);
+        assert!(
+            in_jobs(zoom_account).await,
+            "the retry still has what it needs"
+        );
+        let retry_at = at + chrono::Duration::hours(2);
+        let job = claim_at(&app, retry_at).await;
+        assert_eq!(job.attempts, 2);
+        let outcome = fail_job(&app, &job, retry_at, "data compliance answered 503", false).await;
+        assert_eq!(outcome, JobState::Dead);
+        assert_no_zoom_values(&app, &values).await;
+
+        // A revoke that never got through: the sealed tokens go too.
+        enqueue(JobKind::ZoomRevoke, &revoke, 1).await;
+        let job = claim_at(&app, retry_at).await;
+        assert!(in_jobs(sealed_refresh).await);
+        let outcome = fail_job(&app, &job, retry_at, "Zoom revoke: timed out", false).await;
+        assert_eq!(outcome, JobState::Dead);
+        assert_no_zoom_values(&app, &values).await;
+
+        // A reconciliation given up names no Zoom value, but is scrubbed the same way.
+        let reconcile = serde_json::json!({"meeting_id": 4242});
+        let id = enqueue(JobKind::ReconcileMeeting, &reconcile, 1).await;
+        let job = claim_at(&app, retry_at).await;
+        let outcome = fail_job(
+            &app,
+            &job,
+            retry_at,
+            "listing Zoom meetings: timed out",
+            false,
+        )
+        .await;
+        assert_eq!(outcome, JobState::Dead);
+        assert_eq!(
+            count(
+                &app,
+                &format!("jobs WHERE id = {id} AND payload LIKE '%4242%'")
+            )
+            .await,
+            0
+        );
+
+        // A webhook applied normally keeps nothing either.
+        enqueue(JobKind::ZoomWebhook, &event, 5).await;
+        let job = claim_at(&app, retry_at).await;
+        assert!(in_jobs(zoom_email).await);
+        let mut pooled = app.state.db.acquire().await.unwrap();
+        assert!(
+            rapport::jobs::complete(&mut pooled.conn(), &job, retry_at)
+                .await
+                .unwrap()
+        );
+        drop(pooled);
+        assert_no_zoom_values(&app, &values).await;
+
+        // The owner's jobs page still explains each job given up: kind, attempts, error.
+        let (status, page) = get_text(&app.client, &app.base, "/admin/jobs?state=dead").await;
+        assert_eq!(status, StatusCode::OK);
+        for (kind, attempts, error) in [
+            ("zoom_webhook", "1 / 5", "unreadable event: missing object"),
+            (
+                "zoom_data_compliance",
+                "2 / 2",
+                "data compliance answered 503",
+            ),
+            ("zoom_revoke", "1 / 1", "Zoom revoke: timed out"),
+            (
+                "reconcile_meeting",
+                "1 / 1",
+                "listing Zoom meetings: timed out",
+            ),
+        ] {
+            let row = page
+                .split("<tr>")
+                .find(|row| row.contains(&format!("<code>{kind}</code>")))
+                .unwrap_or_else(|| panic!("{kind} listed: {page}"));
+            assert!(row.contains(attempts), "{kind}: {row}");
+            assert!(row.contains(error), "{kind}: {row}");
+        }
+    }
+);
 
 both_databases!(
     deauthorization_leaves_no_zoom_value,
