@@ -236,6 +236,17 @@ pub async fn fail(
     }
 }
 
+/// Withdraws a job that no worker has taken (queued, or waiting for a retry): e.g. a safety net
+/// whose work finished without it. Returns false when it is running or gone.
+pub async fn withdraw(conn: &mut Conn<'_>, id: i64) -> Result<bool, sqlx::Error> {
+    let n = sql_execute!(
+        conn,
+        "DELETE FROM jobs WHERE id = $1 AND state = 'queued'",
+        id
+    )?;
+    Ok(n == 1)
+}
+
 /// Deletes every job whose payload carries `value` (a Zoom user id, account id or email), in
 /// any state (queued, waiting for a retry, dead) but running: a running job empties its payload
 /// when it finishes. Called when a user's Zoom data is purged, so no job keeps it.

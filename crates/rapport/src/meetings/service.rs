@@ -142,7 +142,7 @@ pub async fn schedule(
 ) -> Result<Scheduled, MeetingError> {
     let now = state.clock.now();
     let uid = ics_uid(state);
-    let id = {
+    let (id, safety_net) = {
         let mut tx = state.db.begin().await?;
         let inserted = storage::insert_pending(
             &mut tx.conn(),
@@ -175,8 +175,8 @@ pub async fn schedule(
         };
         // If this process dies after Zoom created the meeting but before its answer is stored,
         // nothing else would ever look at this record: queue its reconciliation with it, due
-        // once the call below is certainly over. It does nothing if the record is settled by then.
-        jobs::enqueue_at(
+        // once the call below is certainly over. Withdrawn when the call settles the record.
+        let safety_net = jobs::enqueue_at(
             &mut tx.conn(),
             Some(user.org_id),
             JobKind::ReconcileMeeting,
@@ -187,13 +187,13 @@ pub async fn schedule(
         )
         .await?;
         tx.commit().await?;
-        id
+        (id, safety_net)
     };
     // No transaction is held across the call to Zoom.
     let token = match tokens::access_token(state, user.user_id).await {
         Ok(t) => t,
         Err(e) => {
-            forget_pending(state, id).await?;
+            forget_pending(state, id, safety_net).await?;
             return Err(e.into());
         }
     };
@@ -211,7 +211,7 @@ pub async fn schedule(
                 join_url: created.join_url.as_deref(),
                 passcode: created.password.as_deref(),
             };
-            finish_scheduling(state, id, &fields).await?;
+            finish_scheduling(state, id, &fields, Some(safety_net)).await?;
             Ok(Scheduled::Created(id))
         }
         Err(zoom_api::Error::CreateOutcomeUnknown { .. }) | Err(zoom_api::Error::Timeout) => {
@@ -234,27 +234,38 @@ pub async fn schedule(
             Ok(Scheduled::Unknown(id))
         }
         Err(err) => {
-            forget_pending(state, id).await?;
+            forget_pending(state, id, safety_net).await?;
             Err(from_zoom(err))
         }
     }
 }
 
-/// A create that certainly did not happen leaves nothing behind, so the same form can be sent again.
-async fn forget_pending(state: &AppState, id: i64) -> Result<(), sqlx::Error> {
-    let mut pooled = state.db.acquire().await?;
-    storage::delete_pending(&mut pooled.conn(), id).await
+/// A create that certainly did not happen leaves nothing behind (neither the record nor its
+/// safety net), so the same form can be sent again.
+async fn forget_pending(state: &AppState, id: i64, safety_net: i64) -> Result<(), sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    storage::delete_pending(&mut tx.conn(), id).await?;
+    jobs::withdraw(&mut tx.conn(), safety_net).await?;
+    tx.commit().await
 }
 
-/// Stores Zoom's answer and queues the invitation, in one transaction.
+/// Stores Zoom's answer, queues the invitation and withdraws the record's `safety_net`
+/// reconciliation (when called from the request that created it), in one transaction.
 async fn finish_scheduling(
     state: &AppState,
     id: i64,
     fields: &ZoomFields<'_>,
+    safety_net: Option<i64>,
 ) -> Result<(), MeetingError> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    if !storage::mark_scheduled(&mut tx.conn(), id, fields, now).await? {
+    let marked = storage::mark_scheduled(&mut tx.conn(), id, fields, now).await?;
+    // Settled now, or already (failed on disconnect): nothing is left for the net to catch.
+    if let Some(job) = safety_net {
+        jobs::withdraw(&mut tx.conn(), job).await?;
+    }
+    if !marked {
+        tx.commit().await?;
         return Ok(());
     }
     let meeting = storage::by_id(&mut tx.conn(), id)
@@ -385,7 +396,7 @@ pub async fn reconcile(state: &AppState, job: ReconcileJob) -> Result<(), JobErr
             join_url: full.join_url.as_deref(),
             passcode: full.password.as_deref(),
         };
-        finish_scheduling(state, meeting.id, &fields)
+        finish_scheduling(state, meeting.id, &fields, None)
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
         tracing::info!(

@@ -363,6 +363,15 @@ both_databases!(
         assert_eq!(ics.event["ORGANIZER"], format!("mailto:{HOST}"));
         assert_eq!(ics.event["ATTENDEE"], "mailto:grace@example.com");
         assert_eq!(ics.event["LOCATION"], join_url);
+
+        // Settled at once: the reconciliation queued as a safety net with the pending record
+        // is withdrawn, so nothing is left waiting on the jobs page.
+        assert_eq!(
+            kit::count(&app, "jobs WHERE kind = 'reconcile_meeting'").await,
+            0
+        );
+        let (_, jobs) = get_text(&ada, &app.base, "/admin/jobs").await;
+        assert!(jobs.contains("No queued jobs."), "{jobs}");
     }
 );
 
@@ -517,6 +526,11 @@ both_databases!(
 
         sim(&app).clear_faults();
         assert_eq!(kit::count(&app, "meetings").await, 0, "nothing stored");
+        assert_eq!(
+            kit::count(&app, "jobs WHERE kind = 'reconcile_meeting'").await,
+            0,
+            "no reconciliation left for attempts that certainly failed"
+        );
         assert!(sim(&app).meetings().is_empty(), "nothing in Zoom");
         assert!(mailbox(&app).await.is_empty());
     }
