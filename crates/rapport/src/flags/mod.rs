@@ -146,17 +146,21 @@ pub async fn describe(conn: &mut Conn<'_>, name: &str) -> Result<String, sqlx::E
         fetch_all,
         "SELECT o.name, u.email FROM feature_flag_targets t
          LEFT JOIN organizations o ON o.id = t.org_id LEFT JOIN users u ON u.id = t.user_id
-         WHERE t.name = $1 ORDER BY o.name, u.email",
+         WHERE t.name = $1",
         name
     )?;
-    let list: Vec<String> = targets
+    // Ordered here, not in SQL: where NULLs sort and how text compares (collation) differ
+    // between SQLite and PostgreSQL. Organizations first, then users, each by name.
+    let mut list: Vec<(u8, String)> = targets
         .into_iter()
         .map(|(org, email)| match (org, email) {
-            (Some(org), _) => format!("organization {org}"),
-            (_, Some(email)) => format!("user {email}"),
-            _ => "(deleted)".into(),
+            (Some(org), _) => (0, format!("organization {org}")),
+            (_, Some(email)) => (1, format!("user {email}")),
+            _ => (2, "(deleted)".into()),
         })
         .collect();
+    list.sort();
+    let list: Vec<String> = list.into_iter().map(|(_, target)| target).collect();
     Ok(format!(
         "{name}: on only for {}",
         if list.is_empty() {
