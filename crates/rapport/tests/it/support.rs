@@ -159,11 +159,21 @@ pub fn test_config(data_dir: PathBuf, database_url: String, extra: &[&str]) -> C
     ];
     // PostgreSQL needs an explicit key (nodes must share it: pass the same `--secret-key` in
     // `extra`); SQLite tests use one too.
-    if !extra.contains(&"--secret-key") {
-        argv.push("--secret-key".into());
-        argv.push(rapport::vault::generate_key());
+    if !extra.iter().any(|a| a.starts_with("--secret-key")) {
+        argv.push(format!("--secret-key={}", rapport::vault::generate_key()));
     }
-    argv.extend(extra.iter().map(|s| (*s).to_owned()));
+    // `--flag=value`: a generated secret may begin with '-', which clap would take for a flag
+    // (every server option takes a value).
+    let mut rest = extra.iter();
+    while let Some(arg) = rest.next() {
+        match rest.as_slice().first() {
+            Some(value) if arg.starts_with("--") && !arg.contains('=') => {
+                argv.push(format!("{arg}={value}"));
+                rest.next();
+            }
+            _ => argv.push((*arg).to_owned()),
+        }
+    }
     let args = Args::try_parse_from(argv).expect("test arguments parse");
     Config::from_args(&args.server).expect("test configuration is valid")
 }
