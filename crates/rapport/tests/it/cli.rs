@@ -7,7 +7,7 @@ use zoom_sim::Plan;
 use crate::both_databases;
 use crate::kit::{self, get_text, run_rapport};
 use crate::support::{Db, TestApp};
-use crate::zoom::{advance_both, connect, sim, token_requests, user_id};
+use crate::zoom::{advance_both, connect, node_sharing, token_requests, user_id};
 
 /// The environment of a one-shot command on `app`'s database, in a data directory of its own.
 /// (Every command on PostgreSQL needs a key; commands that decrypt nothing accept any.)
@@ -100,31 +100,6 @@ async fn fresh_database(db: Db) -> Option<Option<String>> {
     }
 }
 
-/// Another Rapport node on `first`'s database and Zoom (its simulator), with its own key.
-async fn node_with_key(first: &TestApp, key: &str) -> TestApp {
-    let app_config = sim(first).apps().into_iter().next().expect("sim app");
-    let sim_url = sim(first).base_url();
-    TestApp::spawn_with(
-        first.db,
-        Some(first.database_url.clone()),
-        &[
-            "--secret-key",
-            key,
-            "--zoom-client-id",
-            &app_config.client_id,
-            "--zoom-client-secret",
-            &app_config.client_secret,
-            "--zoom-webhook-secret-token",
-            &app_config.webhook_secret,
-            "--zoom-oauth-url",
-            &sim_url,
-            "--zoom-api-url",
-            &sim_url,
-        ],
-    )
-    .await
-}
-
 async fn rotation(db: Db) {
     let Some(url) = fresh_database(db).await else {
         return;
@@ -138,7 +113,7 @@ async fn rotation(db: Db) {
 
     // Only the new key, before any rotation: the stored tokens cannot be read, and that is an
     // error the caller can show, not a crash; the pages still work.
-    let early = node_with_key(&first, &new_key).await;
+    let early = node_sharing(&first, &new_key).await;
     let err = rapport::zoom::tokens::access_token(&early.state, uid)
         .await
         .unwrap_err();
@@ -177,7 +152,7 @@ async fn rotation(db: Db) {
 
     // A node with only the new key uses the connection: the access token now, and the refresh
     // token when the access token runs out.
-    let rotated = node_with_key(&first, &new_key).await;
+    let rotated = node_sharing(&first, &new_key).await;
     let token = rapport::zoom::tokens::access_token(&rotated.state, uid)
         .await
         .expect("the new key reads the access token");
@@ -203,7 +178,7 @@ async fn rotation(db: Db) {
         .await
         .expect("the refreshed token works");
     // The old key alone no longer reads them.
-    let stale = node_with_key(&first, &old_key).await;
+    let stale = node_sharing(&first, &old_key).await;
     assert!(matches!(
         rapport::zoom::tokens::access_token(&stale.state, uid).await,
         Err(rapport::zoom::tokens::TokenError::Vault(_))

@@ -102,6 +102,32 @@ pub async fn connect(app: &TestApp, client: &reqwest::Client, email: &str, plan:
     callback
 }
 
+/// Another Rapport node on `first`'s database and Zoom app (its embedded simulator), using
+/// `key` for the token vault: a second server of the same installation.
+pub async fn node_sharing(first: &TestApp, key: &str) -> TestApp {
+    let app_config = sim(first).apps().into_iter().next().expect("sim app");
+    let sim_url = sim(first).base_url();
+    TestApp::spawn_with(
+        first.db,
+        Some(first.database_url.clone()),
+        &[
+            "--secret-key",
+            key,
+            "--zoom-client-id",
+            &app_config.client_id,
+            "--zoom-client-secret",
+            &app_config.client_secret,
+            "--zoom-webhook-secret-token",
+            &app_config.webhook_secret,
+            "--zoom-oauth-url",
+            &sim_url,
+            "--zoom-api-url",
+            &sim_url,
+        ],
+    )
+    .await
+}
+
 pub async fn user_id(app: &TestApp, email: &str) -> i64 {
     kit::scalar(
         app,
@@ -554,27 +580,7 @@ async fn refresh_race_across_two_nodes_refreshes_once() {
     let url = crate::support::fresh_postgres_database(&server).await;
     let key = rapport::vault::generate_key();
     let a = TestApp::spawn_with(Db::Postgres, Some(url.clone()), &["--secret-key", &key]).await;
-    let app_config = sim(&a).apps().into_iter().next().expect("sim app");
-    let sim_url = sim(&a).base_url();
-    let b = TestApp::spawn_with(
-        Db::Postgres,
-        Some(url),
-        &[
-            "--secret-key",
-            &key,
-            "--zoom-client-id",
-            &app_config.client_id,
-            "--zoom-client-secret",
-            &app_config.client_secret,
-            "--zoom-webhook-secret-token",
-            &app_config.webhook_secret,
-            "--zoom-oauth-url",
-            &sim_url,
-            "--zoom-api-url",
-            &sim_url,
-        ],
-    )
-    .await;
+    let b = node_sharing(&a, &key).await;
     a.sign_up("Ada", "ada@example.com", "Ada Co").await;
     connect(&a, &a.client, "ada.zoom@example.com", Plan::Basic).await;
     let uid = user_id(&a, "ada@example.com").await;
