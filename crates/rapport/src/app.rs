@@ -37,6 +37,8 @@ pub struct AppState {
     /// Wakes this process's job worker when a job is queued here.
     pub jobs_notify: Arc<Notify>,
     pub zoom: Arc<crate::zoom::Zoom>,
+    /// Stores verified Zoom webhooks in batches (group commit).
+    pub webhook_intake: crate::zoom::intake::WebhookIntake,
     /// The Content-Security-Policy of every page (names Zoom's OAuth origin for the Connect form).
     pub csp: Arc<str>,
 }
@@ -109,7 +111,11 @@ impl AppState {
         let transport = Transport::from_config(&config)?;
         let zoom = crate::zoom::Zoom::start(&config, &clock, run_simulator).await?;
         let csp = crate::web::headers::content_security_policy(&zoom.oauth_origin());
+        let jobs_notify = Arc::new(Notify::new());
+        let webhook_intake =
+            crate::zoom::intake::WebhookIntake::start(db.clone(), jobs_notify.clone());
         Ok(AppState {
+            webhook_intake,
             zoom: Arc::new(zoom),
             csp: csp.into(),
             config: Arc::new(config),
@@ -117,7 +123,7 @@ impl AppState {
             clock,
             transport,
             metrics: metrics_handle(),
-            jobs_notify: Arc::new(Notify::new()),
+            jobs_notify,
         })
     }
 }

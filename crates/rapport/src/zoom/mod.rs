@@ -2,6 +2,7 @@
 //! disconnect, deauthorization and webhooks. With no Zoom credentials configured, Rapport runs
 //! the Zoom simulator itself and registers as an app there, so everything works on a laptop.
 
+pub mod intake;
 pub mod jobs;
 pub mod routes;
 pub mod storage;

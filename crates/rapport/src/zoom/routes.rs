@@ -19,7 +19,7 @@ use crate::jobs::{self, JobKind};
 use crate::web::flash::{self, FlashKind};
 use crate::web::{AppError, AppResult, Form, Layout, Nav};
 use crate::zoom::expose;
-use crate::zoom::jobs::{RevokeJob, WebhookJob};
+use crate::zoom::jobs::RevokeJob;
 use crate::zoom::storage::{self, Grant, NewOAuthState};
 use crate::zoom::tokens::{self, access_context, refresh_context};
 
@@ -409,8 +409,10 @@ async fn disconnect(
 }
 
 /// Zoom's event notifications. Verified over the raw bytes before anything else (401 when the
-/// signature or timestamp is wrong, and when no secret is configured), deduplicated, queued,
-/// and answered at once: the work happens in a job, well inside Zoom's 3 seconds.
+/// signature or timestamp is wrong, and when no secret is configured), then deduplicated and
+/// queued durably, together with the other events arriving at the same time (see
+/// [`crate::zoom::intake`]), and answered once committed: the work happens in a job, well inside
+/// Zoom's 3 seconds.
 async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(verifier) = &state.zoom.webhook else {
         tracing::warn!(
@@ -444,31 +446,11 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     }
     // Hashed: the key holds Zoom user and account ids, which must not outlive a deauthorization.
     let key = crate::crypto::hash_token(&event.dedupe_key().to_string());
-    let stored = async {
-        let mut tx = state.db.begin().await?;
-        let fresh = storage::record_webhook(&mut tx.conn(), &key, now).await?;
-        if fresh {
-            let raw = String::from_utf8_lossy(&body).into_owned();
-            jobs::enqueue(
-                &mut tx.conn(),
-                None,
-                JobKind::ZoomWebhook,
-                &WebhookJob { body: raw },
-                now,
-                20,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok::<bool, sqlx::Error>(fresh)
-    }
-    .await;
+    let raw = String::from_utf8_lossy(&body).into_owned();
+    let stored = state.webhook_intake.store(key, raw, now).await;
     match stored {
         Ok(fresh) => {
             metrics::counter!("rapport_zoom_webhooks_total", "outcome" => if fresh { "accepted" } else { "duplicate" }).increment(1);
-            if fresh {
-                state.jobs_notify.notify_one();
-            }
             StatusCode::OK.into_response()
         }
         Err(err) => {

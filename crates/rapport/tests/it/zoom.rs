@@ -1193,6 +1193,53 @@ both_databases!(webhooks_are_verified, |app: TestApp| async move {
     assert!(result.ok, "{result:?}");
 });
 
+both_databases!(
+    a_burst_of_webhooks_is_stored_once_each,
+    |app: TestApp| async move {
+        // Events arriving together are committed together (group commit); each delivery is
+        // still answered only after its event is stored, and a redelivery in the same burst is
+        // a duplicate like any other.
+        let secret = webhook_secret(&app);
+        let now = app.state.clock.now().timestamp();
+        let events: Vec<String> = (0..10)
+            .map(|i| {
+                format!(
+                    r#"{{"event":"meeting.deleted","event_ts":17000000000{i:02},"payload":{{"account_id":"acc1","object":{{"id":"8539384704{i}","uuid":"u{i}==","host_id":"h1"}}}}}}"#
+                )
+            })
+            .collect();
+        let deliveries = events
+            .iter()
+            .cycle()
+            .take(events.len() * 4)
+            .map(|event| post_webhook(&app, &secret, now, event));
+        let statuses: Vec<StatusCode> = futures::future::join_all(deliveries)
+            .await
+            .into_iter()
+            .map(|r| r.status())
+            .collect();
+        assert!(
+            statuses.iter().all(|s| *s == StatusCode::OK),
+            "{statuses:?}"
+        );
+        assert_eq!(count(&app, "webhook_events").await, 10);
+        assert_eq!(count(&app, "jobs WHERE kind LIKE '%webhook%'").await, 10);
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_that_cannot_be_stored_is_answered_503_so_zoom_redelivers() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let secret = webhook_secret(&app);
+    let now = app.state.clock.now().timestamp();
+    let event = r#"{"event":"meeting.deleted","event_ts":1700000000000,"payload":{"account_id":"acc1","object":{"id":"85393847045","uuid":"abc==","host_id":"h1"}}}"#;
+    app.state.db.close().await;
+    assert_eq!(
+        post_webhook(&app, &secret, now, event).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_webhook_secret_every_webhook_is_refused() {
     let app = TestApp::spawn_with(

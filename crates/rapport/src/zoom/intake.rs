@@ -1,0 +1,137 @@
+//! Group commit for Zoom's webhooks.
+//!
+//! A webhook is answered 200 only once it is stored durably (deduplication row and job), so that
+//! a crash never loses an event Zoom believes delivered. Committing each event on its own made
+//! the commit, not the work, the cost of an event: one write transaction per request, taken in
+//! turn. Instead every request hands its event to one intake task and waits; the task takes
+//! everything that arrived while the previous batch was committing and stores it in one
+//! transaction. When events come one at a time a batch is one event and nothing waits longer
+//! than before; under a burst the batches grow by themselves, with no timer.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::db::Db;
+use crate::jobs::{self, JobKind};
+use crate::zoom::jobs::WebhookJob;
+use crate::zoom::storage;
+
+/// The most events one transaction stores. Big enough that a burst is a few commits, small
+/// enough that one batch does not hold SQLite's write turn for long.
+const MAX_BATCH: usize = 256;
+/// Events waiting for the intake beyond this make their requests wait before queueing
+/// (back-pressure instead of unbounded memory).
+const QUEUE_CAPACITY: usize = 4 * MAX_BATCH;
+/// A webhook job is retried this many times before it is given up.
+const WEBHOOK_JOB_ATTEMPTS: u32 = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("could not store the event: {0}")]
+    Storage(String),
+    #[error("the webhook intake has stopped")]
+    Stopped,
+}
+
+/// One verified event waiting to be stored.
+struct Arrival {
+    dedupe_key: String,
+    body: String,
+    received_at: DateTime<Utc>,
+    /// `Ok(true)` when the event was new and queued, `Ok(false)` for a duplicate.
+    reply: oneshot::Sender<Result<bool, IntakeError>>,
+}
+
+/// The handle requests use to store an event. Cheap to clone; the intake task stops when the
+/// last handle is dropped.
+#[derive(Clone)]
+pub struct WebhookIntake {
+    arrivals: mpsc::Sender<Arrival>,
+}
+
+impl WebhookIntake {
+    /// Starts the intake task on the current runtime.
+    pub fn start(db: Db, jobs_notify: Arc<Notify>) -> WebhookIntake {
+        let (arrivals, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(run(db, jobs_notify, receiver));
+        WebhookIntake { arrivals }
+    }
+
+    /// Stores a verified event: records its deduplication key and, when it is new, queues the
+    /// job that applies it. Returns whether it was new. Returns only after the commit.
+    pub async fn store(
+        &self,
+        dedupe_key: String,
+        body: String,
+        received_at: DateTime<Utc>,
+    ) -> Result<bool, IntakeError> {
+        let (reply, answer) = oneshot::channel();
+        let arrival = Arrival {
+            dedupe_key,
+            body,
+            received_at,
+            reply,
+        };
+        self.arrivals
+            .send(arrival)
+            .await
+            .map_err(|_| IntakeError::Stopped)?;
+        answer.await.map_err(|_| IntakeError::Stopped)?
+    }
+}
+
+async fn run(db: Db, jobs_notify: Arc<Notify>, mut receiver: mpsc::Receiver<Arrival>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        metrics::histogram!("rapport_zoom_webhook_batch_size").record(batch.len() as f64);
+        match store_batch(&db, &batch).await {
+            Ok(fresh) => {
+                if fresh.iter().any(|&new| new) {
+                    jobs_notify.notify_one();
+                }
+                for (arrival, new) in batch.drain(..).zip(fresh) {
+                    // The request may have gone (client hung up); the event is stored anyway
+                    // and a redelivery will be recognised as a duplicate.
+                    let _ = arrival.reply.send(Ok(new));
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, events = batch.len(), "could not store Zoom webhooks");
+                for arrival in batch.drain(..) {
+                    let _ = arrival
+                        .reply
+                        .send(Err(IntakeError::Storage(err.to_string())));
+                }
+            }
+        }
+    }
+}
+
+/// Stores a batch in one transaction; for each event, whether it was new. A duplicate within
+/// the batch is a duplicate like any other: the first insert of its key wins.
+async fn store_batch(db: &Db, batch: &[Arrival]) -> Result<Vec<bool>, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let mut fresh = Vec::with_capacity(batch.len());
+    for arrival in batch {
+        let new = storage::record_webhook(&mut tx.conn(), &arrival.dedupe_key, arrival.received_at)
+            .await?;
+        if new {
+            jobs::enqueue(
+                &mut tx.conn(),
+                None,
+                JobKind::ZoomWebhook,
+                &WebhookJob {
+                    body: arrival.body.clone(),
+                },
+                arrival.received_at,
+                WEBHOOK_JOB_ATTEMPTS,
+            )
+            .await?;
+        }
+        fresh.push(new);
+    }
+    tx.commit().await?;
+    Ok(fresh)
+}
