@@ -28,17 +28,19 @@ impl Role {
     }
 }
 
-/// A user as the pages see it (never carries the password hash).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct UserRow {
-    pub id: i64,
-    pub org_id: i64,
-    pub email: String,
-    pub name: String,
-    pub role: String,
-    pub time_zone: String,
-    pub created_at: DateTime<Utc>,
-    pub has_password: bool,
+crate::db_row! {
+    /// A user as the pages see it (never carries the password hash).
+    #[derive(Debug, Clone)]
+    pub struct UserRow {
+        pub id: i64,
+        pub org_id: i64,
+        pub email: String,
+        pub name: String,
+        pub role: String,
+        pub time_zone: String,
+        pub created_at: DateTime<Utc>,
+        pub has_password: bool,
+    }
 }
 
 pub struct NewUser<'a> {
@@ -103,11 +105,22 @@ pub async fn find_user_by_email(
     conn: &mut Conn<'_>,
     email: &str,
 ) -> Result<Option<(UserRow, Option<String>)>, sqlx::Error> {
-    #[derive(sqlx::FromRow)]
     struct Row {
-        #[sqlx(flatten)]
         user: UserRow,
         password_hash: Option<String>,
+    }
+    impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Row
+    where
+        &'r str: sqlx::ColumnIndex<R>,
+        UserRow: sqlx::FromRow<'r, R>,
+        Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    {
+        fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+            Ok(Row {
+                user: UserRow::from_row(row)?,
+                password_hash: row.try_get("password_hash")?,
+            })
+        }
     }
     let row = sql_as!(
         conn,
@@ -147,19 +160,21 @@ pub async fn set_password(
     Ok(())
 }
 
-/// The signed-in user, as loaded for every request from the session cookie.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct SessionUser {
-    pub session_hash: String,
-    pub last_seen_at: DateTime<Utc>,
-    pub user_id: i64,
-    pub org_id: i64,
-    pub email: String,
-    pub name: String,
-    pub role: String,
-    pub time_zone: String,
-    pub org_name: String,
-    pub zoom_status: Option<String>,
+crate::db_row! {
+    /// The signed-in user, as loaded for every request from the session cookie.
+    #[derive(Debug, Clone)]
+    pub struct SessionUser {
+        pub session_hash: String,
+        pub last_seen_at: DateTime<Utc>,
+        pub user_id: i64,
+        pub org_id: i64,
+        pub email: String,
+        pub name: String,
+        pub role: String,
+        pub time_zone: String,
+        pub org_name: String,
+        pub zoom_status: Option<String>,
+    }
 }
 
 pub async fn insert_session(
@@ -327,11 +342,13 @@ pub async fn expire_password_tokens_of_user(
     Ok(())
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ThrottleRow {
-    pub failures: i64,
-    pub window_start: DateTime<Utc>,
-    pub blocked_until: Option<DateTime<Utc>>,
+crate::db_row! {
+    #[derive(Debug, Clone)]
+    pub struct ThrottleRow {
+        pub failures: i64,
+        pub window_start: DateTime<Utc>,
+        pub blocked_until: Option<DateTime<Utc>>,
+    }
 }
 
 pub async fn get_throttle(

@@ -5,13 +5,15 @@ use chrono::{DateTime, Utc};
 use crate::db::Conn;
 use crate::{sql_as, sql_execute};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ActivityRow {
-    pub id: i64,
-    pub kind: String,
-    pub summary: String,
-    pub created_at: DateTime<Utc>,
-    pub user_name: Option<String>,
+crate::db_row! {
+    #[derive(Debug, Clone)]
+    pub struct ActivityRow {
+        pub id: i64,
+        pub kind: String,
+        pub summary: String,
+        pub created_at: DateTime<Utc>,
+        pub user_name: Option<String>,
+    }
 }
 
 impl ActivityRow {

@@ -6,19 +6,21 @@ use chrono::{DateTime, Utc};
 use crate::db::Conn;
 use crate::{sql_as, sql_execute, sql_scalar};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ContactRow {
-    pub id: i64,
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub company: Option<String>,
-    pub job_title: Option<String>,
-    pub time_zone: Option<String>,
-    pub notes: Option<String>,
-    pub sort_key: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+crate::db_row! {
+    #[derive(Debug, Clone)]
+    pub struct ContactRow {
+        pub id: i64,
+        pub name: String,
+        pub email: Option<String>,
+        pub phone: Option<String>,
+        pub company: Option<String>,
+        pub job_title: Option<String>,
+        pub time_zone: Option<String>,
+        pub notes: Option<String>,
+        pub sort_key: String,
+        pub created_at: DateTime<Utc>,
+        pub updated_at: DateTime<Utc>,
+    }
 }
 
 /// A validated contact, ready to store.
@@ -168,10 +170,13 @@ pub async fn list(
             limit
         ),
         // SQLite: terms of three characters or more go through the trigram index
-        // (migration 0005), so the cost follows the number of matches, not of contacts.
-        // PostgreSQL's planner picks its trigram index (migration 0001) for the LIKE below.
+        // (migrations 0005 and 0006), so the cost follows the organization's matches, not its
+        // contacts. PostgreSQL's planner picks its trigram index (migration 0005) for the LIKE below.
         Some(q) if matches!(conn, Conn::Sqlite(_)) && q.chars().count() >= 3 => {
             let phrase = format!("\"{}\"", q.to_lowercase().replace('"', "\"\""));
+            // The organization's entries: rowids (org_id << 32) + contact id (migration 0006).
+            let first_rowid = org_id << 32;
+            let last_rowid = first_rowid + i64::from(u32::MAX);
             sql_as!(
                 conn,
                 ContactRow,
@@ -180,8 +185,9 @@ pub async fn list(
                 // SQLite walked the organization's name index and probed the matches for each
                 // of its 100,000 contacts.
                 "SELECT c.id, c.name, c.email, c.phone, c.company, c.job_title, c.time_zone, c.notes, c.sort_key, c.created_at, c.updated_at
-                 FROM contacts_search s CROSS JOIN contacts c ON c.id = s.rowid
+                 FROM contacts_search s CROSS JOIN contacts c ON c.id = s.rowid - $6
                  WHERE contacts_search MATCH $5
+                   AND s.rowid BETWEEN $6 AND $7
                    AND c.org_id = $1
                    AND (c.sort_key > $2 OR (c.sort_key = $2 AND c.id > $3))
                  ORDER BY c.sort_key, c.id LIMIT $4",
@@ -189,7 +195,9 @@ pub async fn list(
                 after_key,
                 after_id,
                 limit,
-                phrase
+                phrase,
+                first_rowid,
+                last_rowid
             )
         }
         Some(q) => {

@@ -15,16 +15,18 @@ use crate::jobs::JobState;
 use crate::web::{AppError, AppResult, Layout, Nav};
 use crate::{sql_as, sql_scalar};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct JobRow {
-    pub id: i64,
-    pub kind: String,
-    pub state: String,
-    pub attempts: i64,
-    pub max_attempts: i64,
-    pub run_at: DateTime<Utc>,
-    pub last_error: Option<String>,
-    pub updated_at: DateTime<Utc>,
+crate::db_row! {
+    #[derive(Debug, Clone)]
+    pub struct JobRow {
+        pub id: i64,
+        pub kind: String,
+        pub state: String,
+        pub attempts: i64,
+        pub max_attempts: i64,
+        pub run_at: DateTime<Utc>,
+        pub last_error: Option<String>,
+        pub updated_at: DateTime<Utc>,
+    }
 }
 
 pub fn router() -> Router<AppState> {

@@ -128,14 +128,16 @@ pub async fn enqueue_at<P: Serialize>(
     )
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ClaimedJob {
-    pub id: i64,
-    pub kind: String,
-    pub payload: String,
-    /// Including this one.
-    pub attempts: i64,
-    pub max_attempts: i64,
+crate::db_row! {
+    #[derive(Debug, Clone)]
+    pub struct ClaimedJob {
+        pub id: i64,
+        pub kind: String,
+        pub payload: String,
+        /// Including this one.
+        pub attempts: i64,
+        pub max_attempts: i64,
+    }
 }
 
 impl ClaimedJob {

@@ -17,16 +17,18 @@ use crate::mail::{Attachment, OutboxRow};
 use crate::web::{AppError, AppResult, Layout, Nav};
 use crate::{sql_as, sql_execute};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct MailboxRow {
-    pub id: i64,
-    pub from_address: String,
-    pub to_address: String,
-    pub subject: String,
-    pub text_body: String,
-    pub html_body: String,
-    pub attachments: String,
-    pub received_at: DateTime<Utc>,
+crate::db_row! {
+    #[derive(Debug, Clone)]
+    pub struct MailboxRow {
+        pub id: i64,
+        pub from_address: String,
+        pub to_address: String,
+        pub subject: String,
+        pub text_body: String,
+        pub html_body: String,
+        pub attachments: String,
+        pub received_at: DateTime<Utc>,
+    }
 }
 
 impl MailboxRow {

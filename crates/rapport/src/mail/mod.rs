@@ -101,18 +101,20 @@ pub async fn enqueue(
     Ok(outbox_id)
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct OutboxRow {
-    pub id: i64,
-    pub org_id: Option<i64>,
-    pub contact_id: Option<i64>,
-    pub to_address: String,
-    pub to_name: Option<String>,
-    pub subject: String,
-    pub text_body: String,
-    pub html_body: String,
-    pub attachments: String,
-    pub state: String,
+crate::db_row! {
+    #[derive(Debug, Clone)]
+    pub struct OutboxRow {
+        pub id: i64,
+        pub org_id: Option<i64>,
+        pub contact_id: Option<i64>,
+        pub to_address: String,
+        pub to_name: Option<String>,
+        pub subject: String,
+        pub text_body: String,
+        pub html_body: String,
+        pub attachments: String,
+        pub state: String,
+    }
 }
 
 impl OutboxRow {

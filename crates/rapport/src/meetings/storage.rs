@@ -29,34 +29,36 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct MeetingRow {
-    pub id: i64,
-    pub org_id: i64,
-    pub host_user_id: i64,
-    pub contact_id: Option<i64>,
-    pub topic: String,
-    pub agenda: Option<String>,
-    pub start_at: DateTime<Utc>,
-    pub time_zone: String,
-    pub duration_minutes: i64,
-    pub invite_contact: bool,
-    pub record_cloud: bool,
-    pub status: String,
-    pub failure_reason: Option<String>,
-    pub ics_uid: String,
-    pub ics_sequence: i64,
-    pub zoom_meeting_id: Option<String>,
-    pub join_url: Option<String>,
-    pub passcode: Option<String>,
-    pub zoom_link_removed: bool,
-    pub last_event_ts: Option<i64>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub ended_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    /// Joined: the contact's name, and the host's name.
-    pub contact_name: Option<String>,
-    pub host_name: String,
+crate::db_row! {
+    #[derive(Debug, Clone)]
+    pub struct MeetingRow {
+        pub id: i64,
+        pub org_id: i64,
+        pub host_user_id: i64,
+        pub contact_id: Option<i64>,
+        pub topic: String,
+        pub agenda: Option<String>,
+        pub start_at: DateTime<Utc>,
+        pub time_zone: String,
+        pub duration_minutes: i64,
+        pub invite_contact: bool,
+        pub record_cloud: bool,
+        pub status: String,
+        pub failure_reason: Option<String>,
+        pub ics_uid: String,
+        pub ics_sequence: i64,
+        pub zoom_meeting_id: Option<String>,
+        pub join_url: Option<String>,
+        pub passcode: Option<String>,
+        pub zoom_link_removed: bool,
+        pub last_event_ts: Option<i64>,
+        pub started_at: Option<DateTime<Utc>>,
+        pub ended_at: Option<DateTime<Utc>>,
+        pub created_at: DateTime<Utc>,
+        /// Joined: the contact's name, and the host's name.
+        pub contact_name: Option<String>,
+        pub host_name: String,
+    }
 }
 
 impl MeetingRow {

@@ -6,14 +6,16 @@ use crate::db::Conn;
 use crate::zoom::PROVIDER;
 use crate::{sql_as, sql_execute, sql_scalar};
 
-/// A pending authorization (the `state` of an OAuth flow).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct OAuthStateRow {
-    pub session_hash: String,
-    pub user_id: i64,
-    pub pkce_verifier: String,
-    pub issuer: String,
-    pub expires_at: DateTime<Utc>,
+crate::db_row! {
+    /// A pending authorization (the `state` of an OAuth flow).
+    #[derive(Debug, Clone)]
+    pub struct OAuthStateRow {
+        pub session_hash: String,
+        pub user_id: i64,
+        pub pkce_verifier: String,
+        pub issuer: String,
+        pub expires_at: DateTime<Utc>,
+    }
 }
 
 pub struct NewOAuthState<'a> {
@@ -82,25 +84,27 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ConnectionRow {
-    pub id: i64,
-    pub org_id: i64,
-    pub user_id: i64,
-    pub external_user_id: String,
-    pub external_account_id: Option<String>,
-    pub external_email: Option<String>,
-    pub plan_type: Option<i64>,
-    pub scopes: String,
-    pub access_token: String,
-    pub refresh_token: String,
-    pub access_expires_at: DateTime<Utc>,
-    pub status: String,
-    pub status_reason: Option<String>,
-    pub version: i64,
-    pub refresh_lease_until: Option<DateTime<Utc>>,
-    pub connected_at: DateTime<Utc>,
-    pub needs_reconnect_since: Option<DateTime<Utc>>,
+crate::db_row! {
+    #[derive(Debug, Clone)]
+    pub struct ConnectionRow {
+        pub id: i64,
+        pub org_id: i64,
+        pub user_id: i64,
+        pub external_user_id: String,
+        pub external_account_id: Option<String>,
+        pub external_email: Option<String>,
+        pub plan_type: Option<i64>,
+        pub scopes: String,
+        pub access_token: String,
+        pub refresh_token: String,
+        pub access_expires_at: DateTime<Utc>,
+        pub status: String,
+        pub status_reason: Option<String>,
+        pub version: i64,
+        pub refresh_lease_until: Option<DateTime<Utc>>,
+        pub connected_at: DateTime<Utc>,
+        pub needs_reconnect_since: Option<DateTime<Utc>>,
+    }
 }
 
 impl ConnectionRow {

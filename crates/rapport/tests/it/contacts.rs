@@ -510,7 +510,7 @@ both_databases!(
         let (_, list) = get_text(&intruder, base, "/contacts?q=grace").await;
         assert!(!list.contains("Grace Hopper"));
         let (_, export) = get_text(&intruder, base, "/contacts/export.csv").await;
-        assert!(!export.contains("Grace"));
+        assert!(!export.contains("Hopper") && !export.contains("navy.example"));
         // Unchanged for its owner.
         let (status, page) = app.get_text(&format!("/contacts/{id}")).await;
         assert_eq!(status, StatusCode::OK);
@@ -524,6 +524,24 @@ both_databases!(
             count(&app, "activities WHERE kind = 'contact_edited'").await,
             0
         );
+        // Each organization's search finds its own matches only, by a short term (a scan) and
+        // by a longer one (SQLite's trigram index, whose entries are per organization).
+        submit_with(
+            &intruder,
+            base,
+            "/contacts/new",
+            "/contacts",
+            &[("name", "Grace Intruder"), ("email", "grace@evil.example")],
+        )
+        .await;
+        for q in ["gr", "grace", "grace@"] {
+            let (_, theirs) = get_text(&intruder, base, &format!("/contacts?q={q}")).await;
+            assert!(theirs.contains("Grace Intruder"), "q={q}");
+            assert!(!theirs.contains("Grace Hopper"), "q={q}");
+            let (_, ours) = app.get_text(&format!("/contacts?q={q}")).await;
+            assert!(ours.contains("Grace Hopper"), "q={q}");
+            assert!(!ours.contains("Grace Intruder"), "q={q}");
+        }
 
         // Malformed ids are plain 404s.
         for raw in [

@@ -33,13 +33,15 @@ async fn text(app: &TestApp, sql: &str) -> String {
     .unwrap()
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct JobSnapshot {
-    state: String,
-    attempts: i64,
-    run_at: chrono::DateTime<chrono::Utc>,
-    updated_at: chrono::DateTime<chrono::Utc>,
-    last_error: Option<String>,
+rapport::db_row! {
+    #[derive(Debug)]
+    struct JobSnapshot {
+        state: String,
+        attempts: i64,
+        run_at: chrono::DateTime<chrono::Utc>,
+        updated_at: chrono::DateTime<chrono::Utc>,
+        last_error: Option<String>,
+    }
 }
 
 async fn only_job(app: &TestApp) -> JobSnapshot {

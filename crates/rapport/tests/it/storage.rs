@@ -152,3 +152,64 @@ both_databases!(
         }
     }
 );
+
+/// A SQLite database migrated before 0006 (search per organization) keeps finding its contacts
+/// after upgrading: the migration indexes what is already stored, in each organization's range.
+#[tokio::test]
+async fn sqlite_upgrade_to_per_organization_search_indexes_existing_contacts() {
+    use rapport::contacts::storage::list;
+    use rapport::db::migrations::{SQLITE, migrator};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = rapport::db::Db::connect(&rapport::db::Db::sqlite_url_in(dir.path()), 2)
+        .await
+        .unwrap();
+    let rapport::db::Db::Sqlite(pool, _) = &db else {
+        unreachable!("a SQLite URL gives a SQLite pool")
+    };
+    migrator(&SQLITE[..5]).run(pool).await.unwrap();
+    for (org, people) in [
+        (1, ["Ada Lovelace", "Grace Hopper"]),
+        (2, ["Ada Byron", "Mary Jackson"]),
+    ] {
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, 'Org', '2026-01-01T00:00:00Z')")
+            .bind(org)
+            .execute(pool)
+            .await
+            .unwrap();
+        for name in people {
+            let lower = name.to_lowercase();
+            sqlx::query(
+                "INSERT INTO contacts (org_id, name, sort_key, search_text, created_at, updated_at)
+                 VALUES ($1, $2, $3, $3, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            )
+            .bind(org)
+            .bind(name)
+            .bind(lower)
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+    }
+
+    db.migrate().await.unwrap();
+
+    let mut pooled = db.acquire().await.unwrap();
+    let mut conn = pooled.conn();
+    let names = |rows: Vec<rapport::contacts::storage::ContactRow>| {
+        rows.into_iter().map(|c| c.name).collect::<Vec<_>>()
+    };
+    let found = list(&mut conn, 1, Some("ada"), None, 10).await.unwrap();
+    assert_eq!(names(found), ["Ada Lovelace"]);
+    let found = list(&mut conn, 2, Some("ada"), None, 10).await.unwrap();
+    assert_eq!(names(found), ["Ada Byron"]);
+    let found = list(&mut conn, 2, Some("hopper"), None, 10).await.unwrap();
+    assert!(found.is_empty());
+    // The triggers of 0006 keep new contacts and deletions in step.
+    sqlx::query("DELETE FROM contacts WHERE name = 'Ada Byron'")
+        .execute(pool)
+        .await
+        .unwrap();
+    let found = list(&mut conn, 2, Some("ada"), None, 10).await.unwrap();
+    assert!(found.is_empty());
+}
