@@ -282,6 +282,20 @@ macro_rules! sql_execute {
     };
 }
 
+/// `($1, $2, $3), ($4, $5, $6)`: the VALUES of a multi-row insert of `rows` rows of `columns`
+/// parameters each, numbered from 1.
+pub fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (1..=columns)
+                .map(|column| format!("${}", row * columns + column))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// True when the error is a unique-constraint violation (on either backend).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {

@@ -101,6 +101,54 @@ pub async fn enqueue<P: Serialize>(
     enqueue_at(conn, org_id, kind, payload, now, now, max_attempts).await
 }
 
+/// Queues many jobs of one kind, each due at its time, in one statement (payloads already
+/// serialized). For bursts, such as a batch of webhooks.
+pub async fn enqueue_many(
+    conn: &mut Conn<'_>,
+    kind: JobKind,
+    jobs: &[(String, DateTime<Utc>)],
+    max_attempts: u32,
+) -> Result<(), sqlx::Error> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    // Row i binds its payload and due time; kind and max_attempts are bound once, last.
+    let kind_at = jobs.len() * 2 + 1;
+    let attempts_at = kind_at + 1;
+    let rows: Vec<String> = (0..jobs.len())
+        .map(|i| {
+            let (payload, run_at) = (2 * i + 1, 2 * i + 2);
+            format!(
+                "(NULL, ${kind_at}, ${payload}, 'queued', 0, ${attempts_at}, ${run_at}, ${run_at}, ${run_at})"
+            )
+        })
+        .collect();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "INSERT INTO jobs (org_id, kind, payload, state, attempts, max_attempts, run_at, created_at, updated_at)
+         VALUES {}",
+        rows.join(", ")
+    ));
+    macro_rules! run {
+        ($db:ty, $c:expr) => {{
+            // Not cached: see `zoom::storage::record_webhooks`.
+            let mut query = sqlx::query::<$db>(sql).persistent(false);
+            for (payload, run_at) in jobs {
+                query = query.bind(payload).bind(run_at);
+            }
+            query
+                .bind(kind.as_str())
+                .bind(i64::from(max_attempts))
+                .execute(&mut **$c)
+                .await
+                .map(|_| ())
+        }};
+    }
+    match conn {
+        Conn::Sqlite(c) => run!(sqlx::Sqlite, c),
+        Conn::Postgres(c) => run!(sqlx::Postgres, c),
+    }
+}
+
 /// Queues a job that becomes due at `run_at` (a safety net for work that normally finishes
 /// without it, e.g. settling a call whose process may die before it answers).
 pub async fn enqueue_at<P: Serialize>(

@@ -8,6 +8,7 @@
 //! transaction. When events come one at a time a batch is one event and nothing waits longer
 //! than before; under a burst the batches grow by themselves, with no timer.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -109,29 +110,52 @@ async fn run(db: Db, jobs_notify: Arc<Notify>, mut receiver: mpsc::Receiver<Arri
     }
 }
 
-/// Stores a batch in one transaction; for each event, whether it was new. A duplicate within
-/// the batch is a duplicate like any other: the first insert of its key wins.
+/// Stores a batch in one transaction, in two statements whatever its size (one per event cost
+/// more than the rest of a webhook: each statement is a round trip to the database's thread or
+/// server). Returns, for each event, whether it was new. A duplicate within the batch is a
+/// duplicate like any other: the first delivery of a key wins.
 async fn store_batch(db: &Db, batch: &[Arrival]) -> Result<Vec<bool>, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    let mut fresh = Vec::with_capacity(batch.len());
-    for arrival in batch {
-        let new = storage::record_webhook(&mut tx.conn(), &arrival.dedupe_key, arrival.received_at)
-            .await?;
-        if new {
-            jobs::enqueue(
-                &mut tx.conn(),
-                None,
-                JobKind::ZoomWebhook,
-                &WebhookJob {
-                    body: arrival.body.clone(),
-                },
-                arrival.received_at,
-                WEBHOOK_JOB_ATTEMPTS,
-            )
-            .await?;
+    let mut first_of_key: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
+    let mut candidates = Vec::with_capacity(batch.len());
+    for (i, arrival) in batch.iter().enumerate() {
+        if first_of_key.insert(&arrival.dedupe_key, i).is_none() {
+            candidates.push(arrival);
         }
-        fresh.push(new);
     }
+    let mut tx = db.begin().await?;
+    let inserted: HashSet<String> = storage::record_webhooks(
+        &mut tx.conn(),
+        candidates
+            .iter()
+            .map(|a| (a.dedupe_key.as_str(), a.received_at)),
+    )
+    .await?
+    .into_iter()
+    .collect();
+    let mut seen = HashSet::with_capacity(inserted.len());
+    let fresh: Vec<bool> = batch
+        .iter()
+        .map(|a| inserted.contains(&a.dedupe_key) && seen.insert(a.dedupe_key.as_str()))
+        .collect();
+    let payloads = batch
+        .iter()
+        .zip(&fresh)
+        .filter(|(_, new)| **new)
+        .map(|(a, _)| {
+            let job = WebhookJob {
+                body: a.body.clone(),
+            };
+            serde_json::to_string(&job).map(|payload| (payload, a.received_at))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    jobs::enqueue_many(
+        &mut tx.conn(),
+        JobKind::ZoomWebhook,
+        &payloads,
+        WEBHOOK_JOB_ATTEMPTS,
+    )
+    .await?;
     tx.commit().await?;
     Ok(fresh)
 }

@@ -340,6 +340,37 @@ pub async fn record_webhook(
     Ok(n == 1)
 }
 
+/// Records many deduplication keys in one statement; returns the keys that were new. The keys
+/// must be distinct.
+pub async fn record_webhooks<'k>(
+    conn: &mut Conn<'_>,
+    keys: impl ExactSizeIterator<Item = (&'k str, DateTime<Utc>)> + Clone,
+) -> Result<Vec<String>, sqlx::Error> {
+    if keys.len() == 0 {
+        return Ok(Vec::new());
+    }
+    let values = crate::db::placeholders(keys.len(), 3);
+    let sql = sqlx::AssertSqlSafe(format!(
+        "INSERT INTO webhook_events (dedupe_key, provider, received_at) VALUES {values}
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+    ));
+    macro_rules! run {
+        ($db:ty, $c:expr) => {{
+            // Not kept in the connection's statement cache: each batch size is its own
+            // statement, and a cached 256-row insert holds a large compiled program.
+            let mut query = sqlx::query_scalar::<$db, String>(sql).persistent(false);
+            for (key, at) in keys {
+                query = query.bind(key).bind(PROVIDER).bind(at);
+            }
+            query.fetch_all(&mut **$c).await
+        }};
+    }
+    match conn {
+        Conn::Sqlite(c) => run!(sqlx::Sqlite, c),
+        Conn::Postgres(c) => run!(sqlx::Postgres, c),
+    }
+}
+
 pub async fn forget_old_webhooks(
     conn: &mut Conn<'_>,
     before: DateTime<Utc>,
