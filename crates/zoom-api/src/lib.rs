@@ -33,4 +33,4 @@ pub use oauth::{AuthorizationRequest, CsrfState, OAuthClient, PkceVerifier, Toke
 pub use retry::RetryPolicy;
 pub use scopes::ScopeSet;
 pub use tokens::{AccessToken, RefreshToken};
-pub use transport::{DEFAULT_TIMEOUT, http_client};
+pub use transport::{DEFAULT_TIMEOUT, MAX_IN_FLIGHT, http_client};

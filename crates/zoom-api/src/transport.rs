@@ -20,6 +20,12 @@ use crate::tokens::AccessToken;
 /// Default per-request timeout: below Rapport's refresh lease (checklist §5.5).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Requests one client has in flight to Zoom at once; more wait for a turn. Without a cap, a
+/// burst (the benchmark's 1,000 users pressing Start as the token expires) opened 1,000
+/// connections to Zoom at once: Zoom's per-second rate limits would refuse most of them, and
+/// each holds a socket and buffers on both sides.
+pub const MAX_IN_FLIGHT: usize = 32;
+
 /// Largest response body read; Zoom's biggest answer here is a 300-meeting list page.
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
@@ -71,6 +77,7 @@ pub(crate) struct Transport {
     pub timeout: Duration,
     pub retry: RetryPolicy,
     pub clock: Arc<dyn Clock>,
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl Transport {
@@ -80,6 +87,7 @@ impl Transport {
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
         }
     }
 
@@ -181,6 +189,14 @@ impl Transport {
 
         let secrets = secrets_of(call);
         let outcome_matters = !ep.idempotent && ep.host == Host::Api;
+        // Held until the whole answer is read; the semaphore is never closed.
+        let _turn = self
+            .in_flight
+            .acquire()
+            .await
+            .map_err(|_| Error::Transport {
+                detail: "the client is shutting down".into(),
+            })?;
         let sent = req.send().await;
         let mut resp = match sent {
             Ok(r) => r,

@@ -212,3 +212,59 @@ async fn a_persistent_server_error_is_reported_after_the_last_attempt() {
     assert_eq!(err, Error::Server { status: 500 });
     assert!(err.is_transient());
 }
+
+/// A burst of calls never has more than `MAX_IN_FLIGHT` requests open at Zoom at once; the
+/// rest wait for a turn and all succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_calls_keeps_at_most_max_in_flight_open_at_zoom() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let open = std::sync::Arc::new(AtomicUsize::new(0));
+    let most = std::sync::Arc::new(AtomicUsize::new(0));
+    let (open2, most2) = (open.clone(), most.clone());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let (open, most) = (open2.clone(), most2.clone());
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Each request on the connection: headers only (GET), answered after 30 ms.
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    while let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        request.drain(..end + 4);
+                        let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(30)).await;
+                        open.fetch_sub(1, Ordering::SeqCst);
+                        let body = r#"{"id":"u"}"#;
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if stream.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let client = api_client(&base);
+    let token = token();
+    let calls = (0..3 * zoom_api::MAX_IN_FLIGHT).map(|_| client.me(&token));
+    let results = futures::future::join_all(calls).await;
+    assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+    let most = most.load(Ordering::SeqCst);
+    assert!(
+        most <= zoom_api::MAX_IN_FLIGHT,
+        "{most} requests were open at once"
+    );
+    assert!(most > 1, "the calls ran one at a time");
+}
