@@ -171,12 +171,29 @@ pub async fn list(
         ),
         // SQLite: terms of three characters or more go through the trigram index
         // (migrations 0005 and 0006), so the cost follows the organization's matches, not its
-        // contacts. PostgreSQL's planner picks its trigram index (migration 0005) for the LIKE below.
+        // contacts; unless the term matches so many that walking the contacts in name order
+        // finds a page sooner (below). PostgreSQL's planner picks its trigram index
+        // (migration 0005) for the LIKE below.
         Some(q) if matches!(conn, Conn::Sqlite(_)) && q.chars().count() >= 3 => {
             let phrase = format!("\"{}\"", q.to_lowercase().replace('"', "\"\""));
             // The organization's entries: rowids (org_id << 32) + contact id (migration 0006).
             let first_rowid = org_id << 32;
             let last_rowid = first_rowid + i64::from(u32::MAX);
+            let matches = sql_scalar!(
+                conn,
+                i64,
+                fetch_one,
+                "SELECT count(*) FROM (
+                     SELECT rowid FROM contacts_search
+                     WHERE contacts_search MATCH $1 AND rowid BETWEEN $2 AND $3 LIMIT $4)",
+                &phrase,
+                first_rowid,
+                last_rowid,
+                COMMON_TERM_MATCHES
+            )?;
+            if matches >= COMMON_TERM_MATCHES {
+                return walk_in_name_order(conn, org_id, q, &after_key, after_id, limit).await;
+            }
             sql_as!(
                 conn,
                 ContactRow,
@@ -200,25 +217,45 @@ pub async fn list(
                 last_rowid
             )
         }
-        Some(q) => {
-            let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-            sql_as!(
-                conn,
-                ContactRow,
-                fetch_all,
-                "SELECT id, name, email, phone, company, job_title, time_zone, notes, sort_key, created_at, updated_at
-                 FROM contacts
-                 WHERE org_id = $1 AND search_text LIKE $5 ESCAPE '\\'
-                   AND (sort_key > $2 OR (sort_key = $2 AND id > $3))
-                 ORDER BY sort_key, id LIMIT $4",
-                org_id,
-                after_key,
-                after_id,
-                limit,
-                pattern
-            )
-        }
+        Some(q) => walk_in_name_order(conn, org_id, q, &after_key, after_id, limit).await,
     }
+}
+
+/// From this many matches in the organization, a search walks the contacts in name order
+/// instead of sorting its matches. The trigram path reads every match and sorts them, so its
+/// cost grows with the number of matches; the walk tests index entries until the page is full,
+/// so its cost is the page size divided by the share of contacts that match. A term with this
+/// many matches is common enough that the walk fills a page within a few thousand entries in
+/// an organization of up to a million contacts (benchmark growth table, docs/benchmarks.md).
+const COMMON_TERM_MATCHES: i64 = 2_000;
+
+/// The organization's contacts in name order whose search text contains `q`, from the cursor.
+/// SQLite tests `search_text` in the name-order index (migration 0007) and reads a row only
+/// for a match; PostgreSQL uses its trigram index (migration 0005).
+async fn walk_in_name_order(
+    conn: &mut Conn<'_>,
+    org_id: i64,
+    q: &str,
+    after_key: &str,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<ContactRow>, sqlx::Error> {
+    let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+    sql_as!(
+        conn,
+        ContactRow,
+        fetch_all,
+        "SELECT id, name, email, phone, company, job_title, time_zone, notes, sort_key, created_at, updated_at
+         FROM contacts
+         WHERE org_id = $1 AND search_text LIKE $5 ESCAPE '\\'
+           AND (sort_key > $2 OR (sort_key = $2 AND id > $3))
+         ORDER BY sort_key, id LIMIT $4",
+        org_id,
+        after_key,
+        after_id,
+        limit,
+        pattern
+    )
 }
 
 /// How many contacts the organization has: a counter kept by triggers (migration 0005), so

@@ -213,3 +213,81 @@ async fn sqlite_upgrade_to_per_organization_search_indexes_existing_contacts() {
     let found = list(&mut conn, 2, Some("ada"), None, 10).await.unwrap();
     assert!(found.is_empty());
 }
+
+/// A term matching more contacts than the trigram path handles well walks the organization's
+/// contacts in name order instead; both give the same pages as filtering and sorting by hand,
+/// on the first page and after a cursor, and neither shows another organization's contacts.
+#[tokio::test]
+async fn sqlite_search_gives_the_same_pages_for_common_and_rare_terms() {
+    use rapport::contacts::storage::{Cursor, list};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = rapport::db::Db::connect(&rapport::db::Db::sqlite_url_in(dir.path()), 2)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let rapport::db::Db::Sqlite(pool, _) = &db else {
+        unreachable!("a SQLite URL gives a SQLite pool")
+    };
+    // Organization 1: 2,500 Smiths (common: walked) and 300 Joneses (rare: trigram index);
+    // organization 2: Smiths too, which must never show.
+    let mut mine: Vec<String> = Vec::new();
+    let mut tx = pool.begin().await.unwrap();
+    for org in [1, 2] {
+        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, 'Org', '2026-01-01T00:00:00Z')")
+            .bind(org)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    for (org, surname, n) in [(1, "Smith", 2_500), (1, "Jones", 300), (2, "Smith", 100)] {
+        for i in 0..n {
+            // Scrambled so that insertion order is not name order.
+            let name = format!("{} {surname}", (i * 7919) % 10_000);
+            let lower = name.to_lowercase();
+            sqlx::query(
+                "INSERT INTO contacts (org_id, name, sort_key, search_text, created_at, updated_at)
+                 VALUES ($1, $2, $3, $3, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            )
+            .bind(org)
+            .bind(&name)
+            .bind(&lower)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            if org == 1 {
+                mine.push(name);
+            }
+        }
+    }
+    tx.commit().await.unwrap();
+
+    let mut pooled = db.acquire().await.unwrap();
+    let mut conn = pooled.conn();
+    for term in ["smith", "jones", "9 jo", "SMITH"] {
+        let mut expected: Vec<&String> = mine
+            .iter()
+            .filter(|n| n.to_lowercase().contains(&term.to_lowercase()))
+            .collect();
+        expected.sort_by_key(|n| n.to_lowercase());
+        let first = list(&mut conn, 1, Some(term), None, 51).await.unwrap();
+        let names: Vec<&String> = first.iter().map(|c| &c.name).collect();
+        assert_eq!(names, expected[..51.min(expected.len())], "{term}");
+        if expected.len() > 51 {
+            let last = first.last().unwrap();
+            let cursor = Cursor {
+                sort_key: last.sort_key.clone(),
+                id: last.id,
+            };
+            let second = list(&mut conn, 1, Some(term), Some(&cursor), 51)
+                .await
+                .unwrap();
+            let names: Vec<&String> = second.iter().map(|c| &c.name).collect();
+            assert_eq!(
+                names,
+                expected[51..102.min(expected.len())],
+                "{term}, second page"
+            );
+        }
+    }
+}
