@@ -128,7 +128,11 @@ async fn list(
     let after = query.after.as_deref().and_then(decode_cursor);
     let mut pooled = state.db.acquire().await?;
     let mut conn = pooled.conn();
-    let search = if q.is_empty() { None } else { Some(q.as_str()) };
+    let total = storage::count(&mut conn, user.org_id).await?;
+    let search = (!q.is_empty()).then_some(storage::Search {
+        term: q.as_str(),
+        org_contacts: total,
+    });
     let mut contacts = storage::list(
         &mut conn,
         user.org_id,
@@ -143,7 +147,6 @@ async fn list(
     } else {
         None
     };
-    let total = storage::count(&mut conn, user.org_id).await?;
     Ok(ListPage {
         layout: layout.page("Contacts", Nav::Contacts),
         contacts,

@@ -141,13 +141,21 @@ pub struct Cursor {
     pub id: i64,
 }
 
+/// What to search for, and how many contacts the organization has (see [`count`]), which
+/// decides how SQLite looks for the matches.
+#[derive(Debug, Clone, Copy)]
+pub struct Search<'a> {
+    pub term: &'a str,
+    pub org_contacts: i64,
+}
+
 /// One page of contacts in name order, optionally filtered by a substring of name, email or
 /// company. Keyset pagination: the query walks the (org_id, sort_key, id) index from the cursor,
 /// so page 1,000 costs what page 1 does.
 pub async fn list(
     conn: &mut Conn<'_>,
     org_id: i64,
-    search: Option<&str>,
+    search: Option<Search<'_>>,
     after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<ContactRow>, sqlx::Error> {
@@ -174,50 +182,84 @@ pub async fn list(
         // contacts; unless the term matches so many that walking the contacts in name order
         // finds a page sooner (below). PostgreSQL's planner picks its trigram index
         // (migration 0005) for the LIKE below.
-        Some(q) if matches!(conn, Conn::Sqlite(_)) && q.chars().count() >= 3 => {
+        Some(Search { term: q, org_contacts }) if matches!(conn, Conn::Sqlite(_)) && q.chars().count() >= 3 => {
             let phrase = format!("\"{}\"", q.to_lowercase().replace('"', "\"\""));
             // The organization's entries: rowids (org_id << 32) + contact id (migration 0006).
             let first_rowid = org_id << 32;
             let last_rowid = first_rowid + i64::from(u32::MAX);
-            let matches = sql_scalar!(
+            // One statement reads at most COMMON_TERM_MATCHES of the organization's matches,
+            // keeps them (MATERIALIZED), and returns the page from them with how many there
+            // were; at the threshold the page may be missing matches, and the walk replaces it.
+            // CROSS JOIN fixes the order: matches first, then their rows (left to itself SQLite
+            // walked the organization's name index and probed the matches for each contact).
+            let page = sql_as!(
                 conn,
-                i64,
-                fetch_one,
-                "SELECT count(*) FROM (
+                WithMatches,
+                fetch_all,
+                "WITH m AS MATERIALIZED (
                      SELECT rowid FROM contacts_search
-                     WHERE contacts_search MATCH $1 AND rowid BETWEEN $2 AND $3 LIMIT $4)",
+                     WHERE contacts_search MATCH $5 AND rowid BETWEEN $6 AND $7 LIMIT $8)
+                 SELECT c.id, c.name, c.email, c.phone, c.company, c.job_title, c.time_zone, c.notes, c.sort_key, c.created_at, c.updated_at,
+                        (SELECT count(*) FROM m) AS matches
+                 FROM m CROSS JOIN contacts c ON c.id = m.rowid - $6
+                 WHERE c.org_id = $1
+                   AND (c.sort_key > $2 OR (c.sort_key = $2 AND c.id > $3))
+                 ORDER BY c.sort_key, c.id LIMIT $4",
+                org_id,
+                &after_key,
+                after_id,
+                limit,
                 &phrase,
                 first_rowid,
                 last_rowid,
                 COMMON_TERM_MATCHES
             )?;
+            let matches = match page.first() {
+                Some(row) => row.matches,
+                // No row: no match at all, or none after the cursor. Only an organization that
+                // can reach the threshold needs the count to tell.
+                None if org_contacts < COMMON_TERM_MATCHES => 0,
+                None => sql_scalar!(
+                    conn,
+                    i64,
+                    fetch_one,
+                    "SELECT count(*) FROM (
+                         SELECT rowid FROM contacts_search
+                         WHERE contacts_search MATCH $1 AND rowid BETWEEN $2 AND $3 LIMIT $4)",
+                    &phrase,
+                    first_rowid,
+                    last_rowid,
+                    COMMON_TERM_MATCHES
+                )?,
+            };
             if matches >= COMMON_TERM_MATCHES {
                 return walk_in_name_order(conn, org_id, q, &after_key, after_id, limit).await;
             }
-            sql_as!(
-                conn,
-                ContactRow,
-                fetch_all,
-                // CROSS JOIN fixes the order: matches first, then their rows. Left to itself
-                // SQLite walked the organization's name index and probed the matches for each
-                // of its 100,000 contacts.
-                "SELECT c.id, c.name, c.email, c.phone, c.company, c.job_title, c.time_zone, c.notes, c.sort_key, c.created_at, c.updated_at
-                 FROM contacts_search s CROSS JOIN contacts c ON c.id = s.rowid - $6
-                 WHERE contacts_search MATCH $5
-                   AND s.rowid BETWEEN $6 AND $7
-                   AND c.org_id = $1
-                   AND (c.sort_key > $2 OR (c.sort_key = $2 AND c.id > $3))
-                 ORDER BY c.sort_key, c.id LIMIT $4",
-                org_id,
-                after_key,
-                after_id,
-                limit,
-                phrase,
-                first_rowid,
-                last_rowid
-            )
+            Ok(page.into_iter().map(|row| row.contact).collect())
         }
-        Some(q) => walk_in_name_order(conn, org_id, q, &after_key, after_id, limit).await,
+        Some(Search { term: q, .. }) => {
+            walk_in_name_order(conn, org_id, q, &after_key, after_id, limit).await
+        }
+    }
+}
+
+/// A contact of a search page, with how many matches the page was chosen from.
+struct WithMatches {
+    contact: ContactRow,
+    matches: i64,
+}
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for WithMatches
+where
+    &'r str: sqlx::ColumnIndex<R>,
+    ContactRow: sqlx::FromRow<'r, R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(WithMatches {
+            contact: ContactRow::from_row(row)?,
+            matches: row.try_get("matches")?,
+        })
     }
 }
 
