@@ -189,7 +189,8 @@ pub async fn list(
             let last_rowid = first_rowid + i64::from(u32::MAX);
             // One statement reads at most COMMON_TERM_MATCHES of the organization's matches,
             // keeps them (MATERIALIZED), and returns the page from them with how many there
-            // were; at the threshold the page may be missing matches, and the walk replaces it.
+            // were. At the threshold it returns nothing without reading their rows (SQLite
+            // tests the constant condition once, before the join), and the walk answers.
             // CROSS JOIN fixes the order: matches first, then their rows (left to itself SQLite
             // walked the organization's name index and probed the matches for each contact).
             let page = sql_as!(
@@ -202,7 +203,8 @@ pub async fn list(
                  SELECT c.id, c.name, c.email, c.phone, c.company, c.job_title, c.time_zone, c.notes, c.sort_key, c.created_at, c.updated_at,
                         (SELECT count(*) FROM m) AS matches
                  FROM m CROSS JOIN contacts c ON c.id = m.rowid - $6
-                 WHERE c.org_id = $1
+                 WHERE (SELECT count(*) FROM m) < $8
+                   AND c.org_id = $1
                    AND (c.sort_key > $2 OR (c.sort_key = $2 AND c.id > $3))
                  ORDER BY c.sort_key, c.id LIMIT $4",
                 org_id,
@@ -216,8 +218,8 @@ pub async fn list(
             )?;
             let matches = match page.first() {
                 Some(row) => row.matches,
-                // No row: no match at all, or none after the cursor. Only an organization that
-                // can reach the threshold needs the count to tell.
+                // No row: no match at all, none after the cursor, or a common term. Only an
+                // organization that can reach the threshold needs the count to tell.
                 None if org_contacts < COMMON_TERM_MATCHES => 0,
                 None => sql_scalar!(
                     conn,
