@@ -153,6 +153,42 @@ both_databases!(
     }
 );
 
+/// A SQLite database in `dir`, not yet migrated, and its pool.
+async fn sqlite_in(dir: &std::path::Path) -> (rapport::db::Db, sqlx::SqlitePool) {
+    let db = rapport::db::Db::connect(&rapport::db::Db::sqlite_url_in(dir), 2)
+        .await
+        .unwrap();
+    let rapport::db::Db::Sqlite(pool, _) = &db else {
+        unreachable!("a SQLite URL gives a SQLite pool")
+    };
+    let pool = pool.clone();
+    (db, pool)
+}
+
+/// Stores an organization or a contact directly, as a migration would find them.
+async fn insert_org<'c>(conn: impl sqlx::SqliteExecutor<'c>, org: i64) {
+    sqlx::query(
+        "INSERT INTO organizations (id, name, created_at) VALUES ($1, 'Org', '2026-01-01T00:00:00Z')",
+    )
+    .bind(org)
+    .execute(conn)
+    .await
+    .unwrap();
+}
+
+async fn insert_contact<'c>(conn: impl sqlx::SqliteExecutor<'c>, org: i64, name: &str) {
+    sqlx::query(
+        "INSERT INTO contacts (org_id, name, sort_key, search_text, created_at, updated_at)
+         VALUES ($1, $2, $3, $3, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+    )
+    .bind(org)
+    .bind(name)
+    .bind(name.to_lowercase())
+    .execute(conn)
+    .await
+    .unwrap();
+}
+
 /// A SQLite database migrated before 0006 (search per organization) keeps finding its contacts
 /// after upgrading: the migration indexes what is already stored, in each organization's range.
 #[tokio::test]
@@ -167,34 +203,16 @@ async fn sqlite_upgrade_to_per_organization_search_indexes_existing_contacts() {
     use rapport::db::migrations::{SQLITE, migrator};
 
     let dir = tempfile::tempdir().unwrap();
-    let db = rapport::db::Db::connect(&rapport::db::Db::sqlite_url_in(dir.path()), 2)
-        .await
-        .unwrap();
-    let rapport::db::Db::Sqlite(pool, _) = &db else {
-        unreachable!("a SQLite URL gives a SQLite pool")
-    };
+    let (db, pool) = sqlite_in(dir.path()).await;
+    let pool = &pool;
     migrator(&SQLITE[..5]).run(pool).await.unwrap();
     for (org, people) in [
         (1, ["Ada Lovelace", "Grace Hopper"]),
         (2, ["Ada Byron", "Mary Jackson"]),
     ] {
-        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, 'Org', '2026-01-01T00:00:00Z')")
-            .bind(org)
-            .execute(pool)
-            .await
-            .unwrap();
+        insert_org(pool, org).await;
         for name in people {
-            let lower = name.to_lowercase();
-            sqlx::query(
-                "INSERT INTO contacts (org_id, name, sort_key, search_text, created_at, updated_at)
-                 VALUES ($1, $2, $3, $3, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-            )
-            .bind(org)
-            .bind(name)
-            .bind(lower)
-            .execute(pool)
-            .await
-            .unwrap();
+            insert_contact(pool, org, name).await;
         }
     }
 
@@ -237,39 +255,20 @@ async fn sqlite_search_gives_the_same_pages_for_common_and_rare_terms() {
     };
 
     let dir = tempfile::tempdir().unwrap();
-    let db = rapport::db::Db::connect(&rapport::db::Db::sqlite_url_in(dir.path()), 2)
-        .await
-        .unwrap();
+    let (db, pool) = sqlite_in(dir.path()).await;
     db.migrate().await.unwrap();
-    let rapport::db::Db::Sqlite(pool, _) = &db else {
-        unreachable!("a SQLite URL gives a SQLite pool")
-    };
     // Organization 1: 2,500 Smiths (common: walked) and 300 Joneses (rare: trigram index);
     // organization 2: Smiths too, which must never show.
     let mut mine: Vec<String> = Vec::new();
     let mut tx = pool.begin().await.unwrap();
     for org in [1, 2] {
-        sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, 'Org', '2026-01-01T00:00:00Z')")
-            .bind(org)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        insert_org(&mut *tx, org).await;
     }
     for (org, surname, n) in [(1, "Smith", 2_500), (1, "Jones", 300), (2, "Smith", 100)] {
         for i in 0..n {
             // Scrambled so that insertion order is not name order.
             let name = format!("{} {surname}", (i * 7919) % 10_000);
-            let lower = name.to_lowercase();
-            sqlx::query(
-                "INSERT INTO contacts (org_id, name, sort_key, search_text, created_at, updated_at)
-                 VALUES ($1, $2, $3, $3, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
-            )
-            .bind(org)
-            .bind(&name)
-            .bind(&lower)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+            insert_contact(&mut *tx, org, &name).await;
             if org == 1 {
                 mine.push(name);
             }
