@@ -8,7 +8,7 @@
 //! transaction. When events come one at a time a batch is one event and nothing waits longer
 //! than before; under a burst the batches grow by themselves, with no timer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -115,13 +115,12 @@ async fn run(db: Db, jobs_notify: Arc<Notify>, mut receiver: mpsc::Receiver<Arri
 /// server). Returns, for each event, whether it was new. A duplicate within the batch is a
 /// duplicate like any other: the first delivery of a key wins.
 async fn store_batch(db: &Db, batch: &[Arrival]) -> Result<Vec<bool>, sqlx::Error> {
-    let mut first_of_key: HashMap<&str, usize> = HashMap::with_capacity(batch.len());
-    let mut candidates = Vec::with_capacity(batch.len());
-    for (i, arrival) in batch.iter().enumerate() {
-        if first_of_key.insert(&arrival.dedupe_key, i).is_none() {
-            candidates.push(arrival);
-        }
-    }
+    // A redelivery within the batch is sent to the database once, with its first delivery.
+    let mut keys_seen: HashSet<&str> = HashSet::with_capacity(batch.len());
+    let candidates: Vec<&Arrival> = batch
+        .iter()
+        .filter(|arrival| keys_seen.insert(&arrival.dedupe_key))
+        .collect();
     let mut tx = db.begin().await?;
     let inserted: HashSet<String> = storage::record_webhooks(
         &mut tx.conn(),

@@ -340,8 +340,8 @@ pub async fn record_webhook(
     Ok(n == 1)
 }
 
-/// Records many deduplication keys in one statement; returns the keys that were new. The keys
-/// must be distinct.
+/// Records many deduplication keys in one statement; returns the keys that were new (a key
+/// named twice is new at most once).
 pub async fn record_webhooks<'k>(
     conn: &mut Conn<'_>,
     keys: impl ExactSizeIterator<Item = (&'k str, DateTime<Utc>)> + Clone,
