@@ -324,22 +324,6 @@ pub async fn stale(conn: &mut Conn<'_>, cutoff: DateTime<Utc>) -> Result<Vec<i64
     )
 }
 
-/// Records a webhook delivery; false when it was already recorded (a retry or a replay).
-pub async fn record_webhook(
-    conn: &mut Conn<'_>,
-    key: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    let n = sql_execute!(
-        conn,
-        "INSERT INTO webhook_events (dedupe_key, provider, received_at) VALUES ($1, $2, $3) ON CONFLICT (dedupe_key) DO NOTHING",
-        key,
-        PROVIDER,
-        now
-    )?;
-    Ok(n == 1)
-}
-
 /// Records many deduplication keys in one statement; returns the keys that were new (a key
 /// named twice is new at most once).
 pub async fn record_webhooks<'k>(
