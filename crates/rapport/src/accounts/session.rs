@@ -90,14 +90,21 @@ async fn lookup(state: &AppState, raw_id: &str) -> Result<Option<CurrentUser>, s
     }
     let now = state.clock.now();
     let hash = crypto::hash_token(raw_id);
-    let mut pooled = state.db.acquire().await?;
-    let mut conn = pooled.conn();
-    let Some(session) = storage::find_session(&mut conn, &hash, now, now - IDLE_TIMEOUT).await?
-    else {
+    let key = hash.clone();
+    let found = state
+        .db
+        .read(move |mut conn| {
+            Box::pin(async move {
+                storage::find_session(&mut conn, &key, now, now - IDLE_TIMEOUT).await
+            })
+        })
+        .await?;
+    let Some(session) = found else {
         return Ok(None);
     };
     if now - session.last_seen_at > TOUCH_INTERVAL {
-        storage::touch_session(&mut conn, &hash, now).await?;
+        let mut pooled = state.db.acquire().await?;
+        storage::touch_session(&mut pooled.conn(), &hash, now).await?;
     }
     Ok(Some(session.into()))
 }

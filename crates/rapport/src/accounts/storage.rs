@@ -105,32 +105,16 @@ pub async fn find_user_by_email(
     conn: &mut Conn<'_>,
     email: &str,
 ) -> Result<Option<(UserRow, Option<String>)>, sqlx::Error> {
-    struct Row {
-        user: UserRow,
-        password_hash: Option<String>,
-    }
-    impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for Row
-    where
-        &'r str: sqlx::ColumnIndex<R>,
-        UserRow: sqlx::FromRow<'r, R>,
-        Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    {
-        fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
-            Ok(Row {
-                user: UserRow::from_row(row)?,
-                password_hash: row.try_get("password_hash")?,
-            })
-        }
-    }
+    // The hash comes last: it is read here and nowhere else.
     let row = sql_as!(
         conn,
-        Row,
+        crate::db::WithLast<UserRow, Option<String>>,
         fetch_optional,
         "SELECT id, org_id, email, name, role, time_zone, created_at, (password_hash IS NOT NULL) AS has_password, password_hash
          FROM users WHERE email = $1",
         email
     )?;
-    Ok(row.map(|r| (r.user, r.password_hash)))
+    Ok(row.map(|r| (r.row, r.last)))
 }
 
 pub async fn list_users(conn: &mut Conn<'_>, org_id: i64) -> Result<Vec<UserRow>, sqlx::Error> {

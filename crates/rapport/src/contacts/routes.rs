@@ -126,21 +126,24 @@ async fn list(
         .take(100)
         .collect();
     let after = query.after.as_deref().and_then(decode_cursor);
-    let mut pooled = state.db.acquire().await?;
-    let mut conn = pooled.conn();
-    let total = storage::count(&mut conn, user.org_id).await?;
-    let search = (!q.is_empty()).then_some(storage::Search {
-        term: q.as_str(),
-        org_contacts: total,
-    });
-    let mut contacts = storage::list(
-        &mut conn,
-        user.org_id,
-        search,
-        after.as_ref(),
-        PAGE_SIZE + 1,
-    )
-    .await?;
+    let org_id = user.org_id;
+    let term = q.clone();
+    let cursor = after.clone();
+    let (total, mut contacts) = state
+        .db
+        .read(move |mut conn| {
+            Box::pin(async move {
+                let total = storage::count(&mut conn, org_id).await?;
+                let search = (!term.is_empty()).then_some(storage::Search {
+                    term: term.as_str(),
+                    org_contacts: total,
+                });
+                let page = storage::list(&mut conn, org_id, search, cursor.as_ref(), PAGE_SIZE + 1)
+                    .await?;
+                Ok((total, page))
+            })
+        })
+        .await?;
     let next_cursor = if contacts.len() as i64 > PAGE_SIZE {
         contacts.truncate(PAGE_SIZE as usize);
         contacts.last().map(encode_cursor)
@@ -390,6 +393,16 @@ impl ShowPage {
     }
 }
 
+/// What the contact page reads, in one read.
+struct ContactReads {
+    contact: ContactRow,
+    timeline: Vec<activity::ActivityRow>,
+    zoom_enabled: bool,
+    meetings: Vec<crate::meetings::storage::MeetingRow>,
+    zoom_connected: bool,
+    waiting_emails: Vec<String>,
+}
+
 async fn show(
     State(state): State<AppState>,
     layout: Layout,
@@ -397,43 +410,66 @@ async fn show(
     Path(id): Path<String>,
 ) -> AppResult<ShowPage> {
     let id = parse_id(&id)?;
-    let mut pooled = state.db.acquire().await?;
-    let mut conn = pooled.conn();
-    let contact = storage::get(&mut conn, user.org_id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let timeline = activity::for_contact(&mut conn, user.org_id, id, 100).await?;
-    let zoom_enabled =
-        crate::flags::is_enabled(&mut conn, crate::flags::ZOOM, user.org_id, user.user_id).await?;
-    let (meetings, zoom_connected) = if zoom_enabled {
-        let mut meetings =
-            crate::meetings::storage::for_contact(&mut conn, user.org_id, id).await?;
-        // Upcoming first (soonest at the top), then past meetings, most recent first.
-        let now = state.clock.now();
-        meetings.sort_by_key(|m| {
-            if m.end_at() >= now {
-                (0, m.start_at.timestamp())
-            } else {
-                (1, -m.start_at.timestamp())
-            }
-        });
-        let connected = crate::zoom::storage::for_user(&mut conn, user.user_id)
-            .await?
-            .is_some_and(|c| c.is_active());
-        (meetings, connected)
-    } else {
-        (Vec::new(), false)
-    };
-    // An invitation written while SMTP is down stays queued; say so instead of letting the user
-    // believe the contact already has it.
-    let waiting_emails = crate::sql_scalar!(
-        &mut conn,
-        String,
-        fetch_all,
-        "SELECT subject FROM outbox WHERE org_id = $1 AND contact_id = $2 AND state <> 'sent' ORDER BY id LIMIT 20",
-        user.org_id,
-        id
-    )?;
+    let (org_id, user_id) = (user.org_id, user.user_id);
+    let read = state
+        .db
+        .read(move |mut conn| {
+            Box::pin(async move {
+                let Some(contact) = storage::get(&mut conn, org_id, id).await? else {
+                    return Ok(None);
+                };
+                let timeline = activity::for_contact(&mut conn, org_id, id, 100).await?;
+                let zoom_enabled =
+                    crate::flags::is_enabled(&mut conn, crate::flags::ZOOM, org_id, user_id)
+                        .await?;
+                let (meetings, zoom_connected) = if zoom_enabled {
+                    let meetings =
+                        crate::meetings::storage::for_contact(&mut conn, org_id, id).await?;
+                    let connected = crate::zoom::storage::for_user(&mut conn, user_id)
+                        .await?
+                        .is_some_and(|c| c.is_active());
+                    (meetings, connected)
+                } else {
+                    (Vec::new(), false)
+                };
+                // An invitation written while SMTP is down stays queued; say so instead of
+                // letting the user believe the contact already has it.
+                let waiting_emails = crate::sql_scalar!(
+                    &mut conn,
+                    String,
+                    fetch_all,
+                    "SELECT subject FROM outbox WHERE org_id = $1 AND contact_id = $2 AND state <> 'sent' ORDER BY id LIMIT 20",
+                    org_id,
+                    id
+                )?;
+                Ok(Some(ContactReads {
+                    contact,
+                    timeline,
+                    zoom_enabled,
+                    meetings,
+                    zoom_connected,
+                    waiting_emails,
+                }))
+            })
+        })
+        .await?;
+    let ContactReads {
+        contact,
+        timeline,
+        zoom_enabled,
+        mut meetings,
+        zoom_connected,
+        waiting_emails,
+    } = read.ok_or(AppError::NotFound)?;
+    // Upcoming first (soonest at the top), then past meetings, most recent first.
+    let now = state.clock.now();
+    meetings.sort_by_key(|m| {
+        if m.end_at() >= now {
+            (0, m.start_at.timestamp())
+        } else {
+            (1, -m.start_at.timestamp())
+        }
+    });
     Ok(ShowPage {
         layout: layout.page(contact.name.clone(), Nav::Contacts),
         contact,

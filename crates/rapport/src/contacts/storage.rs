@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::db::Conn;
+use crate::db::{Conn, WithLast};
 use crate::{sql_as, sql_execute, sql_scalar};
 
 crate::db_row! {
@@ -182,7 +182,7 @@ pub async fn list(
         // contacts; unless the term matches so many that walking the contacts in name order
         // finds a page sooner (below). PostgreSQL's planner picks its trigram index
         // (migration 0005) for the LIKE below.
-        Some(Search { term: q, org_contacts }) if matches!(conn, Conn::Sqlite(_)) && q.chars().count() >= 3 => {
+        Some(Search { term: q, org_contacts }) if conn.is_sqlite() && q.chars().count() >= 3 => {
             let phrase = format!("\"{}\"", q.to_lowercase().replace('"', "\"\""));
             // The organization's entries: rowids (org_id << 32) + contact id (migration 0006).
             let first_rowid = org_id << 32;
@@ -195,7 +195,8 @@ pub async fn list(
             // walked the organization's name index and probed the matches for each contact).
             let page = sql_as!(
                 conn,
-                WithMatches,
+                // The last column: how many matches the page was chosen from.
+                WithLast<ContactRow, i64>,
                 fetch_all,
                 "WITH m AS MATERIALIZED (
                      SELECT rowid FROM contacts_search
@@ -217,7 +218,7 @@ pub async fn list(
                 COMMON_TERM_MATCHES
             )?;
             let matches = match page.first() {
-                Some(row) => row.matches,
+                Some(row) => row.last,
                 // No row: no match at all, none after the cursor, or a common term. Only an
                 // organization that can reach the threshold needs the count to tell.
                 None if org_contacts < COMMON_TERM_MATCHES => 0,
@@ -237,31 +238,11 @@ pub async fn list(
             if matches >= COMMON_TERM_MATCHES {
                 return walk_in_name_order(conn, org_id, q, &after_key, after_id, limit).await;
             }
-            Ok(page.into_iter().map(|row| row.contact).collect())
+            Ok(page.into_iter().map(|row| row.row).collect())
         }
         Some(Search { term: q, .. }) => {
             walk_in_name_order(conn, org_id, q, &after_key, after_id, limit).await
         }
-    }
-}
-
-/// A contact of a search page, with how many matches the page was chosen from.
-struct WithMatches {
-    contact: ContactRow,
-    matches: i64,
-}
-
-impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for WithMatches
-where
-    &'r str: sqlx::ColumnIndex<R>,
-    ContactRow: sqlx::FromRow<'r, R>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
-        Ok(WithMatches {
-            contact: ContactRow::from_row(row)?,
-            matches: row.try_get("matches")?,
-        })
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod dialect;
 pub mod migrations;
+pub mod read;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -43,21 +44,45 @@ pub enum DbError {
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("could not start the database's reader threads: {0}")]
+    Readers(#[from] std::io::Error),
 }
 
 /// The application's database: a pool of one backend.
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// The pool and the node's write turn (see [`Db::begin`]).
-    Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
+    /// The pool, and what one node keeps beside it.
+    Sqlite(SqlitePool, Arc<SqliteNode>),
     Postgres(PgPool),
 }
 
-/// A connection of either backend, borrowed from a pool connection or a transaction.
+/// What a node keeps beside its SQLite pool.
+#[derive(Debug, Default)]
+pub struct SqliteNode {
+    /// The node's write turn (see [`Db::begin`]).
+    turn: Arc<tokio::sync::Mutex<()>>,
+    /// Connections for [`Db::read`]; none for an in-memory database, which other connections
+    /// cannot open.
+    readers: Option<read::Readers>,
+}
+
+/// A connection of either backend, borrowed from a pool connection or a transaction, or a
+/// SQLite read connection of [`Db::read`].
 pub enum Conn<'a> {
     Sqlite(&'a mut SqliteConnection),
     Postgres(&'a mut PgConnection),
+    SqliteRead(&'a mut rusqlite::Connection),
 }
+
+impl Conn<'_> {
+    /// True on SQLite, through sqlx or not: for the few statements whose SQL differs.
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, Conn::Sqlite(_) | Conn::SqliteRead(_))
+    }
+}
+
+/// What a [`Db::read`] closure returns: the read, as a future borrowing the connection.
+pub type ReadFuture<'c, T> = futures::future::BoxFuture<'c, Result<T, sqlx::Error>>;
 
 /// A pooled connection of either backend.
 pub enum PoolConn {
@@ -121,12 +146,33 @@ impl Db {
                 // Deleted Zoom data should not linger in free pages of the file.
                 .pragma("secure_delete", "ON")
                 .busy_timeout(BUSY_TIMEOUT);
+            // sqlx's parsed options do not say whether the database is in memory; its URL does.
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let readers = if in_memory {
+                None
+            } else {
+                Some(read::Readers::start(
+                    options.get_filename(),
+                    max_connections.max(2) as usize,
+                    BUSY_TIMEOUT,
+                )?)
+            };
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(2))
+                // A SQLite connection is a file handle in this process: it cannot go stale the
+                // way a network connection can, so the round trip to its thread that sqlx's
+                // default test costs on every acquire buys nothing.
+                .test_before_acquire(false)
                 .acquire_slow_threshold(SLOW_ACQUIRE)
                 .connect_with(options)
                 .await?;
-            Ok(Db::Sqlite(pool, Arc::default()))
+            Ok(Db::Sqlite(
+                pool,
+                Arc::new(SqliteNode {
+                    turn: Arc::default(),
+                    readers,
+                }),
+            ))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -172,20 +218,47 @@ impl Db {
     /// so that two writers never deadlock upgrading a read lock.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(pool, turn) => {
+            Db::Sqlite(pool, node) => {
                 // SQLite has one writer. Writers of this node take turns here, first come first
                 // served, instead of inside SQLite, whose busy handler sleeps in steps of up to
                 // 100 ms: under load that sleeping, not the writing, was most of a webhook's or
                 // a schedule's latency. BEGIN IMMEDIATE still guards against other processes.
                 // A task that already holds the turn and begins again would wait forever;
                 // give up as SQLite's own busy timeout would.
-                let turn = tokio::time::timeout(BUSY_TIMEOUT, turn.clone().lock_owned())
+                let turn = tokio::time::timeout(BUSY_TIMEOUT, node.turn.clone().lock_owned())
                     .await
                     .map_err(|_| sqlx::Error::PoolTimedOut)?;
                 Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
             }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
+    }
+
+    /// Runs `read`, which only reads, with a connection for it. On SQLite every statement of
+    /// the read runs on one of the node's read connections in one trip to the blocking pool
+    /// (see [`read`]); elsewhere it gets a pooled connection. The closure's future must only
+    /// wait for the database: on SQLite it is run to completion without an executor.
+    pub async fn read<T, F>(&self, read: F) -> Result<T, sqlx::Error>
+    where
+        F: for<'c> FnOnce(Conn<'c>) -> ReadFuture<'c, T> + Send + 'static,
+        T: Send + 'static,
+    {
+        if let Db::Sqlite(_, node) = self
+            && let Some(readers) = &node.readers
+        {
+            return readers
+                .run(move |conn| {
+                    use futures::FutureExt;
+                    read(Conn::SqliteRead(conn)).now_or_never().unwrap_or(Err(
+                        sqlx::Error::Protocol(
+                            "a database read waited for something other than SQLite".into(),
+                        ),
+                    ))
+                })
+                .await;
+        }
+        let mut pooled = self.acquire().await?;
+        read(pooled.conn()).await
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
@@ -197,7 +270,12 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(pool, _) => pool.close().await,
+            Db::Sqlite(pool, node) => {
+                if let Some(readers) = &node.readers {
+                    readers.close();
+                }
+                pool.close().await
+            }
             Db::Postgres(pool) => pool.close().await,
         }
     }
@@ -232,7 +310,45 @@ macro_rules! db_row {
                 })
             }
         }
+
+        impl $crate::db::read::ReadRow for $name {
+            fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok($name {
+                    $($field: row.get(stringify!($field))?),*
+                })
+            }
+        }
     };
+}
+
+/// A stored row and one more value computed beside it, the last column of the `SELECT`
+/// (a count, a flag): for queries that answer "this row, and …".
+pub struct WithLast<R, T> {
+    pub row: R,
+    pub last: T,
+}
+
+impl<'r, DbRow: sqlx::Row, R, T> sqlx::FromRow<'r, DbRow> for WithLast<R, T>
+where
+    usize: sqlx::ColumnIndex<DbRow>,
+    R: sqlx::FromRow<'r, DbRow>,
+    T: sqlx::Decode<'r, DbRow::Database> + sqlx::Type<DbRow::Database>,
+{
+    fn from_row(row: &'r DbRow) -> Result<Self, sqlx::Error> {
+        Ok(WithLast {
+            row: R::from_row(row)?,
+            last: row.try_get(row.len().saturating_sub(1))?,
+        })
+    }
+}
+
+impl<R: read::ReadRow, T: rusqlite::types::FromSql> read::ReadRow for WithLast<R, T> {
+    fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(WithLast {
+            row: R::read_row(row)?,
+            last: row.get(row.as_ref().column_count().saturating_sub(1))?,
+        })
+    }
 }
 
 /// Runs `sqlx::query_as` with the same SQL and binds on whichever backend `$conn` (a `&mut Conn`) is.
@@ -247,6 +363,11 @@ macro_rules! sql_as {
             $crate::db::Conn::Postgres(c) => {
                 sqlx::query_as::<sqlx::Postgres, $ty>($sql)$(.bind($arg))*.$method(&mut **c).await
             }
+            $crate::db::Conn::SqliteRead(c) => $crate::db::read::$method::<$ty>(
+                c,
+                sqlx::SqlSafeStr::into_sql_str($sql).as_str(),
+                &[$(&$arg as &dyn $crate::db::read::Arg),*],
+            ),
         }
     };
 }
@@ -262,6 +383,11 @@ macro_rules! sql_scalar {
             $crate::db::Conn::Postgres(c) => {
                 sqlx::query_scalar::<sqlx::Postgres, $ty>($sql)$(.bind($arg))*.$method(&mut **c).await
             }
+            $crate::db::Conn::SqliteRead(c) => $crate::db::read::scalar::$method::<$ty>(
+                c,
+                sqlx::SqlSafeStr::into_sql_str($sql).as_str(),
+                &[$(&$arg as &dyn $crate::db::read::Arg),*],
+            ),
         }
     };
 }
@@ -278,6 +404,11 @@ macro_rules! sql_execute {
             $crate::db::Conn::Postgres(c) => {
                 sqlx::query::<sqlx::Postgres>($sql)$(.bind($arg))*.execute(&mut **c).await.map(|r| r.rows_affected())
             }
+            $crate::db::Conn::SqliteRead(c) => $crate::db::read::execute(
+                c,
+                sqlx::SqlSafeStr::into_sql_str($sql).as_str(),
+                &[$(&$arg as &dyn $crate::db::read::Arg),*],
+            ),
         }
     };
 }

@@ -287,6 +287,15 @@ async fn sqlite_search_gives_the_same_pages_for_common_and_rare_terms() {
         let first = list(&mut conn, 1, search(term), None, 51).await.unwrap();
         let names: Vec<&String> = first.iter().map(|c| &c.name).collect();
         assert_eq!(names, expected[..51.min(expected.len())], "{term}");
+        // The contacts page reads through the node's read connections: the same page.
+        let read = db
+            .read(move |mut conn| {
+                Box::pin(async move { list(&mut conn, 1, search(term), None, 51).await })
+            })
+            .await
+            .unwrap();
+        let read_names: Vec<&String> = read.iter().map(|c| &c.name).collect();
+        assert_eq!(read_names, names, "{term}, through Db::read");
         if expected.len() > 51 {
             let last = first.last().unwrap();
             let cursor = Cursor {
@@ -304,4 +313,96 @@ async fn sqlite_search_gives_the_same_pages_for_common_and_rare_terms() {
             );
         }
     }
+}
+
+/// Reads run on the node's own SQLite read connections (`Db::read`), not through sqlx: they
+/// see what sqlx committed, compare timestamps in the text sqlx wrote, bind `$N` by number
+/// whatever the order in the SQL, and cannot write.
+#[tokio::test]
+async fn sqlite_reads_see_what_sqlx_wrote_and_cannot_write() {
+    use chrono::{DateTime, Utc};
+    let dir = tempfile::tempdir().unwrap();
+    let (db, pool) = sqlite_in(dir.path()).await;
+    db.migrate().await.unwrap();
+    let at: DateTime<Utc> = "2026-11-29T12:34:56.789012Z".parse().unwrap();
+    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (1, 'Org', $1)")
+        .bind(at)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let (same, before_next, read_back, swapped) = db
+        .read(move |mut conn| {
+            Box::pin(async move {
+                let same = rapport::sql_scalar!(
+                    &mut conn,
+                    i64,
+                    fetch_one,
+                    "SELECT count(*) FROM organizations WHERE created_at = $1",
+                    at
+                )?;
+                let before_next = rapport::sql_scalar!(
+                    &mut conn,
+                    i64,
+                    fetch_one,
+                    "SELECT count(*) FROM organizations WHERE created_at < $1",
+                    at + chrono::Duration::microseconds(1)
+                )?;
+                let read_back = rapport::sql_scalar!(
+                    &mut conn,
+                    DateTime<Utc>,
+                    fetch_one,
+                    "SELECT created_at FROM organizations WHERE id = $1",
+                    1_i64
+                )?;
+                let swapped = rapport::sql_scalar!(
+                    &mut conn,
+                    String,
+                    fetch_one,
+                    "SELECT $2 || '-' || $1",
+                    "first",
+                    "second"
+                )?;
+                Ok((same, before_next, read_back, swapped))
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(same, 1, "a bound timestamp is stored text's equal");
+    assert_eq!(before_next, 1);
+    assert_eq!(read_back, at);
+    assert_eq!(swapped, "second-first");
+
+    let write = db
+        .read(|mut conn| {
+            Box::pin(async move { rapport::sql_execute!(&mut conn, "DELETE FROM organizations") })
+        })
+        .await;
+    assert!(write.is_err(), "a read connection refuses writes");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM organizations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 1);
+
+    // A read sees a commit made just before it, on any of the read connections.
+    sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (2, 'Org', $1)")
+        .bind(at)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let counts = futures::future::join_all((0..8).map(|_| {
+        db.read(|mut conn| {
+            Box::pin(async move {
+                rapport::sql_scalar!(
+                    &mut conn,
+                    i64,
+                    fetch_one,
+                    "SELECT count(*) FROM organizations"
+                )
+            })
+        })
+    }))
+    .await;
+    assert!(counts.into_iter().all(|n| n.unwrap() == 2));
 }

@@ -1,0 +1,307 @@
+//! SQLite reads without sqlx's thread hand-offs.
+//!
+//! sqlx runs every SQLite connection on a thread of its own and hands each statement, and each
+//! row of its result, between that thread and the request's task over channels. Profiling the
+//! contacts page (docs/benchmarks.md) put half of its CPU on those threads and 37% on the
+//! kernel switching between them: the page's three statements cost far more in hand-offs than
+//! in SQLite. [`Readers`] keeps a few connections of its own (rusqlite, on the same file) and
+//! runs a whole read, every statement of it, on tokio's blocking pool: one hand-off per read,
+//! rows decoded where they are read.
+//!
+//! Storage functions do not change: a read gets a [`Conn::SqliteRead`](super::Conn) and the
+//! `sql_*!` macros run the same SQL text on it with the functions below, binding `$N` by number
+//! and storing values exactly as sqlx does, so both paths read and compare the same text.
+//! The connections are `query_only`: a write through one fails instead of bypassing the node's
+//! write turn.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::types::{FromSql, ToSqlOutput, Value};
+use rusqlite::{Connection, Row, ToSql};
+
+/// Prepared statements kept per connection: every read statement of the application fits.
+const STATEMENT_CACHE: usize = 64;
+
+/// A read waiting for a connection.
+type Job = Box<dyn FnOnce(Result<&mut Connection, sqlx::Error>) + Send>;
+
+/// A few threads, each with its own read connection to one SQLite file, taking reads from one
+/// queue. Threads of their own rather than tokio's blocking pool: that pool starts a new
+/// thread whenever none is idle at the instant a read arrives, and every new thread gave
+/// glibc a reason for another malloc arena, which kept ~10 MB more after the benchmark's
+/// searches (docs/benchmarks.md).
+#[derive(Debug)]
+pub struct Readers {
+    /// None once closed.
+    queue: Mutex<Option<flume::Sender<Job>>>,
+}
+
+impl Readers {
+    /// `size` reader threads for the database at `path`. Each opens its connection before its
+    /// first read, and again after a failed open.
+    pub fn start(path: &Path, size: usize, busy_timeout: Duration) -> std::io::Result<Readers> {
+        let (sender, receiver) = flume::unbounded::<Job>();
+        for n in 0..size.max(1) {
+            let receiver = receiver.clone();
+            let path = path.to_owned();
+            std::thread::Builder::new()
+                .name(format!("rapport-read-{n}"))
+                .spawn(move || serve(&path, busy_timeout, &receiver))?;
+        }
+        Ok(Readers {
+            queue: Mutex::new(Some(sender)),
+        })
+    }
+
+    /// Runs `read` on a read connection, on one of the reader threads.
+    pub async fn run<T, F>(&self, read: F) -> Result<T, sqlx::Error>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, sqlx::Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            // The asker may have gone away; the read is then simply not wanted.
+            let _ = answer.send(conn.and_then(read));
+        });
+        let queued = match &*self.queue.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(queue) => queue.send(job).is_ok(),
+            None => false,
+        };
+        if !queued {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        // No answer: the read panicked on its thread (the thread logs it and goes on).
+        answered.await.map_err(|_| sqlx::Error::WorkerCrashed)?
+    }
+
+    /// Stops taking reads; each thread closes its connection once the queue is empty, so the
+    /// file's WAL can be checkpointed at shutdown.
+    pub fn close(&self) {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
+/// A reader thread: reads until the queue closes.
+fn serve(path: &Path, busy_timeout: Duration, queue: &flume::Receiver<Job>) {
+    let mut conn: Option<Connection> = None;
+    while let Ok(job) = queue.recv() {
+        if conn.is_none() {
+            match open(path, busy_timeout) {
+                Ok(opened) => conn = Some(opened),
+                Err(err) => {
+                    tracing::error!(error = %err, "could not open a read connection");
+                    job(Err(error(err)));
+                    continue;
+                }
+            }
+        }
+        if let Some(conn) = conn.as_mut() {
+            // A read that panics loses its answer, not the thread or its connection.
+            let run = std::panic::AssertUnwindSafe(|| job(Ok(conn)));
+            if std::panic::catch_unwind(run).is_err() {
+                tracing::error!("a database read panicked");
+            }
+        }
+    }
+}
+
+fn open(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(busy_timeout)?;
+    conn.pragma_update(None, "query_only", true)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// A value bound to a `$N` parameter, stored as sqlx stores it on SQLite.
+pub trait Arg {
+    fn to_sql_output(&self) -> rusqlite::Result<ToSqlOutput<'_>>;
+}
+
+macro_rules! arg_as_rusqlite {
+    ($($ty:ty),*) => {
+        $(impl Arg for $ty {
+            fn to_sql_output(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                ToSql::to_sql(self)
+            }
+        })*
+    };
+}
+
+arg_as_rusqlite!(i64, i32, u32, bool, f64, str, String, [u8], Vec<u8>);
+
+impl Arg for DateTime<Utc> {
+    /// sqlx writes RFC 3339 with a `T`; rusqlite's own encoding has a space. Timestamps are
+    /// compared as text in SQL, so both paths must write the same text.
+    fn to_sql_output(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Owned(Value::Text(
+            self.to_rfc3339_opts(SecondsFormat::AutoSi, false),
+        )))
+    }
+}
+
+impl<T: Arg + ?Sized> Arg for &T {
+    fn to_sql_output(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        (**self).to_sql_output()
+    }
+}
+
+impl<T: Arg> Arg for Option<T> {
+    fn to_sql_output(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Some(value) => value.to_sql_output(),
+            None => Ok(ToSqlOutput::Owned(Value::Null)),
+        }
+    }
+}
+
+/// A type read from a result row by column name: what `sqlx::FromRow` is for the other paths.
+/// [`db_row!`](crate::db_row) implements both.
+pub trait ReadRow: Sized {
+    fn read_row(row: &Row<'_>) -> rusqlite::Result<Self>;
+}
+
+macro_rules! tuple_read_row {
+    ($($name:ident $index:tt),+) => {
+        impl<$($name: FromSql),+> ReadRow for ($($name,)+) {
+            fn read_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+                Ok(($(row.get($index)?,)+))
+            }
+        }
+    };
+}
+
+tuple_read_row!(A 0);
+tuple_read_row!(A 0, B 1);
+tuple_read_row!(A 0, B 1, C 2);
+tuple_read_row!(A 0, B 1, C 2, D 3);
+tuple_read_row!(A 0, B 1, C 2, D 3, E 4);
+
+/// Prepares (or reuses) `sql`, binds `args` to `$1`, `$2`, … by number, as sqlx does, and calls
+/// `each` for every row.
+fn query(
+    conn: &mut Connection,
+    sql: &str,
+    args: &[&dyn Arg],
+    mut each: impl FnMut(&Row<'_>) -> rusqlite::Result<bool>,
+) -> Result<(), sqlx::Error> {
+    let mut statement = conn.prepare_cached(sql).map_err(error)?;
+    for (number, arg) in args.iter().enumerate() {
+        let name = format!("${}", number + 1);
+        if let Some(index) = statement.parameter_index(&name).map_err(error)? {
+            let value = arg.to_sql_output().map_err(error)?;
+            statement.raw_bind_parameter(index, value).map_err(error)?;
+        }
+    }
+    let mut rows = statement.raw_query();
+    while let Some(row) = rows.next().map_err(error)? {
+        if !each(row).map_err(error)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+pub fn fetch_all<T: ReadRow>(
+    conn: &mut Connection,
+    sql: &str,
+    args: &[&dyn Arg],
+) -> Result<Vec<T>, sqlx::Error> {
+    let mut out = Vec::new();
+    query(conn, sql, args, |row| {
+        out.push(T::read_row(row)?);
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+pub fn fetch_optional<T: ReadRow>(
+    conn: &mut Connection,
+    sql: &str,
+    args: &[&dyn Arg],
+) -> Result<Option<T>, sqlx::Error> {
+    let mut out = None;
+    query(conn, sql, args, |row| {
+        out = Some(T::read_row(row)?);
+        Ok(false)
+    })?;
+    Ok(out)
+}
+
+pub fn fetch_one<T: ReadRow>(
+    conn: &mut Connection,
+    sql: &str,
+    args: &[&dyn Arg],
+) -> Result<T, sqlx::Error> {
+    fetch_optional(conn, sql, args)?.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// The first column of each row, for `sql_scalar!`.
+pub mod scalar {
+    use super::*;
+
+    pub struct First<T>(pub T);
+
+    impl<T: FromSql> ReadRow for First<T> {
+        fn read_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+            row.get(0).map(First)
+        }
+    }
+
+    pub fn fetch_all<T: FromSql>(
+        conn: &mut Connection,
+        sql: &str,
+        args: &[&dyn Arg],
+    ) -> Result<Vec<T>, sqlx::Error> {
+        Ok(super::fetch_all::<First<T>>(conn, sql, args)?
+            .into_iter()
+            .map(|First(value)| value)
+            .collect())
+    }
+
+    pub fn fetch_optional<T: FromSql>(
+        conn: &mut Connection,
+        sql: &str,
+        args: &[&dyn Arg],
+    ) -> Result<Option<T>, sqlx::Error> {
+        Ok(super::fetch_optional::<First<T>>(conn, sql, args)?.map(|First(value)| value))
+    }
+
+    pub fn fetch_one<T: FromSql>(
+        conn: &mut Connection,
+        sql: &str,
+        args: &[&dyn Arg],
+    ) -> Result<T, sqlx::Error> {
+        super::fetch_one::<First<T>>(conn, sql, args).map(|First(value)| value)
+    }
+}
+
+/// Runs a statement and returns how many rows it changed. On a read connection any write
+/// fails (`query_only`); statements that only read answer 0.
+pub fn execute(conn: &mut Connection, sql: &str, args: &[&dyn Arg]) -> Result<u64, sqlx::Error> {
+    query(conn, sql, args, |_| Ok(true))?;
+    Ok(conn.changes())
+}
+
+/// The error of a write attempted on a read connection (a bug: reads only read).
+pub fn write_refused() -> sqlx::Error {
+    sqlx::Error::Protocol("a write was attempted on a read connection".into())
+}
+
+/// rusqlite's errors as sqlx's, so storage functions have one error type whichever path read.
+/// Decoding errors map to sqlx's decoding error; the rest (SQLite's own, such as a busy or
+/// read-only database) carry their message as an I/O-level failure of the database.
+pub fn error(err: rusqlite::Error) -> sqlx::Error {
+    match err {
+        rusqlite::Error::QueryReturnedNoRows => sqlx::Error::RowNotFound,
+        rusqlite::Error::InvalidColumnName(name) => sqlx::Error::ColumnNotFound(name),
+        err @ (rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..)) => sqlx::Error::Decode(Box::new(err)),
+        err => sqlx::Error::Io(std::io::Error::other(err)),
+    }
+}
