@@ -312,9 +312,16 @@ macro_rules! db_row {
         }
 
         impl $crate::db::read::ReadRow for $name {
-            fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+            fn columns(statement: &rusqlite::Statement<'_>) -> rusqlite::Result<Vec<usize>> {
+                $crate::db::read::column_indexes(statement, &[$(stringify!($field)),*])
+            }
+
+            fn read_row(row: &rusqlite::Row<'_>, columns: &[usize]) -> rusqlite::Result<Self> {
+                // The fields in declaration order, as `columns` lists them; a missing index
+                // reads as an invalid column, not a panic.
+                let mut at = columns.iter().copied();
                 Ok($name {
-                    $($field: row.get(stringify!($field))?),*
+                    $($field: $crate::db::read::column(row, at.next().unwrap_or(usize::MAX))?),*
                 })
             }
         }
@@ -342,11 +349,20 @@ where
     }
 }
 
-impl<R: read::ReadRow, T: rusqlite::types::FromSql> read::ReadRow for WithLast<R, T> {
-    fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+impl<R: read::ReadRow, T: read::ReadValue> read::ReadRow for WithLast<R, T> {
+    fn columns(statement: &rusqlite::Statement<'_>) -> rusqlite::Result<Vec<usize>> {
+        let mut columns = R::columns(statement)?;
+        columns.push(statement.column_count().saturating_sub(1));
+        Ok(columns)
+    }
+
+    fn read_row(row: &rusqlite::Row<'_>, columns: &[usize]) -> rusqlite::Result<Self> {
+        let (last, of_row) = columns
+            .split_last()
+            .ok_or(rusqlite::Error::InvalidColumnIndex(0))?;
         Ok(WithLast {
-            row: R::read_row(row)?,
-            last: row.get(row.as_ref().column_count().saturating_sub(1))?,
+            row: R::read_row(row, of_row)?,
+            last: read::column(row, *last)?,
         })
     }
 }

@@ -19,8 +19,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::types::{FromSql, ToSqlOutput, Value};
-use rusqlite::{Connection, Row, ToSql};
+use rusqlite::types::{FromSql, FromSqlResult, ToSqlOutput, Value, ValueRef};
+use rusqlite::{CachedStatement, Connection, Row, Statement, ToSql};
 
 /// Prepared statements kept per connection: every read statement of the application fits.
 const STATEMENT_CACHE: usize = 64;
@@ -160,46 +160,119 @@ impl<T: Arg> Arg for Option<T> {
 }
 
 /// A type read from a result row by column name: what `sqlx::FromRow` is for the other paths.
-/// [`db_row!`](crate::db_row) implements both.
+/// [`db_row!`](crate::db_row) implements both. Names are looked up once per statement, not once
+/// per row (by name, per row, was a tenth of the contacts page's CPU).
 pub trait ReadRow: Sized {
-    fn read_row(row: &Row<'_>) -> rusqlite::Result<Self>;
+    /// Where this type's columns are in the statement's results.
+    fn columns(statement: &Statement<'_>) -> rusqlite::Result<Vec<usize>>;
+    /// The row, from the columns at `columns` (what [`ReadRow::columns`] found).
+    fn read_row(row: &Row<'_>, columns: &[usize]) -> rusqlite::Result<Self>;
+}
+
+/// One column's value, read the way sqlx's SQLite driver decodes it.
+pub trait ReadValue: Sized {
+    fn read_value(value: ValueRef<'_>) -> FromSqlResult<Self>;
+}
+
+macro_rules! value_as_rusqlite {
+    ($($ty:ty),*) => {
+        $(impl ReadValue for $ty {
+            fn read_value(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                FromSql::column_result(value)
+            }
+        })*
+    };
+}
+
+value_as_rusqlite!(i64, i32, bool, f64, String, Vec<u8>);
+
+impl ReadValue for DateTime<Utc> {
+    /// sqlx writes RFC 3339, which chrono parses directly; rusqlite's own decoding goes through
+    /// a format string (6% of the contacts page's CPU) and stays the fallback for other text.
+    fn read_value(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        if let ValueRef::Text(text) = value
+            && let Ok(text) = std::str::from_utf8(text)
+            && let Ok(parsed) = DateTime::parse_from_rfc3339(text)
+        {
+            return Ok(parsed.with_timezone(&Utc));
+        }
+        FromSql::column_result(value)
+    }
+}
+
+impl<T: ReadValue> ReadValue for Option<T> {
+    fn read_value(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        match value {
+            ValueRef::Null => Ok(None),
+            value => T::read_value(value).map(Some),
+        }
+    }
+}
+
+/// The value of the column at `index`, as `T`.
+pub fn column<T: ReadValue>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
+    let value = row.get_ref(index)?;
+    T::read_value(value).map_err(|err| {
+        rusqlite::Error::FromSqlConversionFailure(index, value.data_type(), Box::new(err))
+    })
+}
+
+/// Where each of `names` is in the statement's results.
+pub fn column_indexes(statement: &Statement<'_>, names: &[&str]) -> rusqlite::Result<Vec<usize>> {
+    names
+        .iter()
+        .map(|name| statement.column_index(name))
+        .collect()
 }
 
 macro_rules! tuple_read_row {
-    ($($name:ident $index:tt),+) => {
-        impl<$($name: FromSql),+> ReadRow for ($($name,)+) {
-            fn read_row(row: &Row<'_>) -> rusqlite::Result<Self> {
-                Ok(($(row.get($index)?,)+))
+    ($count:literal: $($name:ident $index:tt),+) => {
+        impl<$($name: ReadValue),+> ReadRow for ($($name,)+) {
+            fn columns(_: &Statement<'_>) -> rusqlite::Result<Vec<usize>> {
+                Ok((0..$count).collect())
+            }
+
+            fn read_row(row: &Row<'_>, _: &[usize]) -> rusqlite::Result<Self> {
+                Ok(($(column(row, $index)?,)+))
             }
         }
     };
 }
 
-tuple_read_row!(A 0);
-tuple_read_row!(A 0, B 1);
-tuple_read_row!(A 0, B 1, C 2);
-tuple_read_row!(A 0, B 1, C 2, D 3);
-tuple_read_row!(A 0, B 1, C 2, D 3, E 4);
+tuple_read_row!(1: A 0);
+tuple_read_row!(2: A 0, B 1);
+tuple_read_row!(3: A 0, B 1, C 2);
+tuple_read_row!(4: A 0, B 1, C 2, D 3);
+tuple_read_row!(5: A 0, B 1, C 2, D 3, E 4);
 
-/// Prepares (or reuses) `sql`, binds `args` to `$1`, `$2`, … by number, as sqlx does, and calls
-/// `each` for every row.
-fn query(
+/// Prepares (or reuses) `sql` and binds `args` to `$1`, `$2`, … by number, as sqlx does.
+fn prepare<'c>(
+    conn: &'c mut Connection,
+    sql: &str,
+    args: &[&dyn Arg],
+) -> rusqlite::Result<CachedStatement<'c>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    for (number, arg) in args.iter().enumerate() {
+        let name = format!("${}", number + 1);
+        if let Some(index) = statement.parameter_index(&name)? {
+            statement.raw_bind_parameter(index, arg.to_sql_output()?)?;
+        }
+    }
+    Ok(statement)
+}
+
+/// Runs `sql` and hands each row, as `T`, to `each` until it answers false.
+fn query<T: ReadRow>(
     conn: &mut Connection,
     sql: &str,
     args: &[&dyn Arg],
-    mut each: impl FnMut(&Row<'_>) -> rusqlite::Result<bool>,
-) -> Result<(), sqlx::Error> {
-    let mut statement = conn.prepare_cached(sql).map_err(error)?;
-    for (number, arg) in args.iter().enumerate() {
-        let name = format!("${}", number + 1);
-        if let Some(index) = statement.parameter_index(&name).map_err(error)? {
-            let value = arg.to_sql_output().map_err(error)?;
-            statement.raw_bind_parameter(index, value).map_err(error)?;
-        }
-    }
+    mut each: impl FnMut(T) -> bool,
+) -> rusqlite::Result<()> {
+    let mut statement = prepare(conn, sql, args)?;
+    let columns = T::columns(&statement)?;
     let mut rows = statement.raw_query();
-    while let Some(row) = rows.next().map_err(error)? {
-        if !each(row).map_err(error)? {
+    while let Some(row) = rows.next()? {
+        if !each(T::read_row(row, &columns)?) {
             break;
         }
     }
@@ -213,9 +286,10 @@ pub fn fetch_all<T: ReadRow>(
 ) -> Result<Vec<T>, sqlx::Error> {
     let mut out = Vec::new();
     query(conn, sql, args, |row| {
-        out.push(T::read_row(row)?);
-        Ok(true)
-    })?;
+        out.push(row);
+        true
+    })
+    .map_err(error)?;
     Ok(out)
 }
 
@@ -226,9 +300,10 @@ pub fn fetch_optional<T: ReadRow>(
 ) -> Result<Option<T>, sqlx::Error> {
     let mut out = None;
     query(conn, sql, args, |row| {
-        out = Some(T::read_row(row)?);
-        Ok(false)
-    })?;
+        out = Some(row);
+        false
+    })
+    .map_err(error)?;
     Ok(out)
 }
 
@@ -244,47 +319,46 @@ pub fn fetch_one<T: ReadRow>(
 pub mod scalar {
     use super::*;
 
-    pub struct First<T>(pub T);
-
-    impl<T: FromSql> ReadRow for First<T> {
-        fn read_row(row: &Row<'_>) -> rusqlite::Result<Self> {
-            row.get(0).map(First)
-        }
-    }
-
-    pub fn fetch_all<T: FromSql>(
+    pub fn fetch_all<T: ReadValue>(
         conn: &mut Connection,
         sql: &str,
         args: &[&dyn Arg],
     ) -> Result<Vec<T>, sqlx::Error> {
-        Ok(super::fetch_all::<First<T>>(conn, sql, args)?
+        Ok(super::fetch_all::<(T,)>(conn, sql, args)?
             .into_iter()
-            .map(|First(value)| value)
+            .map(|(value,)| value)
             .collect())
     }
 
-    pub fn fetch_optional<T: FromSql>(
+    pub fn fetch_optional<T: ReadValue>(
         conn: &mut Connection,
         sql: &str,
         args: &[&dyn Arg],
     ) -> Result<Option<T>, sqlx::Error> {
-        Ok(super::fetch_optional::<First<T>>(conn, sql, args)?.map(|First(value)| value))
+        Ok(super::fetch_optional::<(T,)>(conn, sql, args)?.map(|(value,)| value))
     }
 
-    pub fn fetch_one<T: FromSql>(
+    pub fn fetch_one<T: ReadValue>(
         conn: &mut Connection,
         sql: &str,
         args: &[&dyn Arg],
     ) -> Result<T, sqlx::Error> {
-        super::fetch_one::<First<T>>(conn, sql, args).map(|First(value)| value)
+        super::fetch_one::<(T,)>(conn, sql, args).map(|(value,)| value)
     }
 }
 
 /// Runs a statement and returns how many rows it changed. On a read connection any write
 /// fails (`query_only`); statements that only read answer 0.
 pub fn execute(conn: &mut Connection, sql: &str, args: &[&dyn Arg]) -> Result<u64, sqlx::Error> {
-    query(conn, sql, args, |_| Ok(true))?;
-    Ok(conn.changes())
+    let run = |conn: &mut Connection| -> rusqlite::Result<u64> {
+        let mut statement = prepare(conn, sql, args)?;
+        let mut rows = statement.raw_query();
+        while rows.next()?.is_some() {}
+        drop(rows);
+        drop(statement);
+        Ok(conn.changes())
+    };
+    run(conn).map_err(error)
 }
 
 /// The error of a write attempted on a read connection (a bug: reads only read).
