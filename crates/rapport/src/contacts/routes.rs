@@ -51,7 +51,7 @@ fn parse_id(raw: &str) -> AppResult<i64> {
         .ok_or(AppError::NotFound)
 }
 
-fn encode_cursor(c: &ContactRow) -> String {
+fn encode_cursor(c: &storage::ContactListItem) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}\u{1f}{}", c.id, c.sort_key))
 }
 
@@ -77,7 +77,7 @@ struct ListQuery {
 #[template(path = "contacts/list.html")]
 struct ListPage {
     layout: Layout,
-    contacts: Vec<ContactRow>,
+    contacts: Vec<storage::ContactListItem>,
     q: String,
     next_cursor: Option<String>,
     is_first_page: bool,
@@ -674,11 +674,13 @@ fn async_stream_pages(
         (db, Some(None::<Cursor>), true),
         move |(db, cursor, first)| async move {
             let after = cursor?;
-            let page = async {
-                let mut pooled = db.acquire().await?;
-                storage::list(&mut pooled.conn(), org_id, None, after.as_ref(), 1000).await
-            }
-            .await;
+            let page = db
+                .read(move |mut conn| {
+                    Box::pin(async move {
+                        storage::export_page(&mut conn, org_id, after.as_ref(), 1000).await
+                    })
+                })
+                .await;
             let rows = match page {
                 Ok(rows) => rows,
                 Err(e) => return Some((Err(std::io::Error::other(e)), (db, None, false))),

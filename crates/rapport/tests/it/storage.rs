@@ -220,7 +220,7 @@ async fn sqlite_upgrade_to_per_organization_search_indexes_existing_contacts() {
 
     let mut pooled = db.acquire().await.unwrap();
     let mut conn = pooled.conn();
-    let names = |rows: Vec<rapport::contacts::storage::ContactRow>| {
+    let names = |rows: Vec<rapport::contacts::storage::ContactListItem>| {
         rows.into_iter().map(|c| c.name).collect::<Vec<_>>()
     };
     let found = list(&mut conn, 1, search("ada"), None, 10).await.unwrap();
