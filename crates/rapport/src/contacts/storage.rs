@@ -199,8 +199,8 @@ pub async fn list(
         // SQLite: terms of three characters or more go through the trigram index
         // (migrations 0005 and 0006), so the cost follows the organization's matches, not its
         // contacts; unless the term matches so many that walking the contacts in name order
-        // finds a page sooner (below). PostgreSQL walks first, then asks its trigram index
-        // ([`postgres_search`]).
+        // finds a page sooner (below). PostgreSQL's planner picks its trigram index
+        // (migration 0005) for the LIKE below.
         Some(Search {
             term: q,
             org_contacts,
@@ -262,10 +262,6 @@ pub async fn list(
             }
             Ok(page.into_iter().map(|row| row.row).collect())
         }
-        Some(Search { term: q, .. }) if !conn.is_sqlite() => {
-            postgres_search(conn, org_id, q, &after_key, after_id, limit).await
-        }
-        // SQLite, terms of one or two characters: too short for trigrams, and common.
         Some(Search { term: q, .. }) => {
             walk_in_name_order(conn, org_id, q, &after_key, after_id, limit).await
         }
@@ -279,71 +275,6 @@ pub async fn list(
 /// many matches is common enough that the walk fills a page within a few thousand entries in
 /// an organization of up to a million contacts (benchmark growth table, docs/benchmarks.md).
 const COMMON_TERM_MATCHES: i64 = 2_000;
-
-/// How many contacts a PostgreSQL search walks in name order before it asks the trigram index.
-/// A term that does not fill a page within this many contacts is rare (under 0.25% of them), and
-/// then reading all its matches and sorting them costs less than walking on.
-const POSTGRES_WALK: i64 = 20_000;
-
-/// PostgreSQL: walk up to [`POSTGRES_WALK`] of the organization's contacts in name order from
-/// the cursor, on the index that carries `search_text` (migration 0006: an index-only scan),
-/// keeping those that match, and read the rows of the page only. A full page found that way is
-/// the answer, and so is a walk that reached the organization's last contact. Otherwise the
-/// term is rare and the planner's trigram index (migration 0005) finds its few matches.
-///
-/// Measured at 1,000,000 contacts (`EXPLAIN ANALYZE`, warm): a surname with 5,548 matches took
-/// 9–40 ms through the trigram index (every match read from the table, then sorted); the walk
-/// found the page in ~9,000 index entries in under 4 ms.
-async fn postgres_search(
-    conn: &mut Conn<'_>,
-    org_id: i64,
-    q: &str,
-    after_key: &str,
-    after_id: i64,
-    limit: i64,
-) -> Result<Vec<ContactListItem>, sqlx::Error> {
-    let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-    let page = sql_as!(
-        conn,
-        ContactListItem,
-        fetch_all,
-        "SELECT c.id, c.name, c.email, c.phone, c.company, c.job_title, c.sort_key
-         FROM (SELECT w.id, w.sort_key
-               FROM (SELECT id, sort_key, search_text FROM contacts
-                     WHERE org_id = $1 AND (sort_key, id) > ($2, $3)
-                     ORDER BY sort_key, id LIMIT $6) w
-               WHERE w.search_text LIKE $5 ESCAPE '\\'
-               ORDER BY w.sort_key, w.id LIMIT $4) hit
-         JOIN contacts c ON c.id = hit.id
-         ORDER BY hit.sort_key, hit.id",
-        org_id,
-        after_key,
-        after_id,
-        limit,
-        &pattern,
-        POSTGRES_WALK
-    )?;
-    if page.len() as i64 >= limit {
-        return Ok(page);
-    }
-    let walked = sql_scalar!(
-        conn,
-        i64,
-        fetch_one,
-        "SELECT count(*) FROM (
-             SELECT 1 FROM contacts
-             WHERE org_id = $1 AND (sort_key, id) > ($2, $3)
-             ORDER BY sort_key, id LIMIT $4) w",
-        org_id,
-        after_key,
-        after_id,
-        POSTGRES_WALK
-    )?;
-    if walked < POSTGRES_WALK {
-        return Ok(page);
-    }
-    walk_in_name_order(conn, org_id, q, after_key, after_id, limit).await
-}
 
 /// The organization's contacts in name order whose search text contains `q`, from the cursor.
 /// SQLite tests `search_text` in the name-order index (migration 0007) and reads a row only

@@ -32,7 +32,6 @@ pub const POSTGRES: &[(&str, &str)] = embed!("postgres":
     "0003_meetings.sql",
     "0004_meeting_settings.sql",
     "0005_contacts_at_scale.sql",
-    "0006_search_walk.sql",
 );
 
 /// A migrator for the given files, named `<version>_<description>.sql` as sqlx expects.

@@ -425,10 +425,9 @@ both_databases!(
         let app = app;
         use rapport::contacts::storage::{ContactListItem, Cursor, Search, count, list};
         // 25,000 contacts with six-digit names in scrambled order. Smith: every tenth (common:
-        // SQLite walks, PostgreSQL's walk fills pages at once). Jones: ~1 in 83 (SQLite's
-        // trigram index; PostgreSQL's walk). Zed: ~360, all in the last tenth of name order,
-        // beyond PostgreSQL's 20,000-contact walk, so its trigram index answers.
-        // Organization 2 has the same names and must never show.
+        // SQLite walks the name order). Jones: ~1 in 83, and Zed: ~360, all in the last tenth
+        // of name order (SQLite's trigram index). PostgreSQL's planner picks its own way for
+        // each. Organization 2 has the same names and must never show.
         fn surname(g: i64) -> &'static str {
             if (g * 7919) % 100_000 >= 90_000 && g % 7 == 0 {
                 "Zed"
