@@ -278,7 +278,10 @@ const COMMON_TERM_MATCHES: i64 = 2_000;
 
 /// The organization's contacts in name order whose search text contains `q`, from the cursor.
 /// SQLite tests `search_text` in the name-order index (migration 0007) and reads a row only
-/// for a match; PostgreSQL uses its trigram index (migration 0005).
+/// for a match; PostgreSQL uses its trigram index (migration 0005). Here the cursor stays in
+/// its `OR` form: as a row value it is an index bound, and PostgreSQL's planner then preferred
+/// walking the name-order index and reading each contact's row for every term, rare ones too
+/// (full run: searches at 100,000 contacts 559 -> 201/s, p99 691 ms).
 async fn walk_in_name_order(
     conn: &mut Conn<'_>,
     org_id: i64,
@@ -295,7 +298,7 @@ async fn walk_in_name_order(
         "SELECT id, name, email, phone, company, job_title, sort_key
          FROM contacts
          WHERE org_id = $1 AND search_text LIKE $5 ESCAPE '\\'
-           AND (sort_key, id) > ($2, $3)
+           AND (sort_key > $2 OR (sort_key = $2 AND id > $3))
          ORDER BY sort_key, id LIMIT $4",
         org_id,
         after_key,
