@@ -4,9 +4,9 @@
 //! row of its result, between that thread and the request's task over channels. Profiling the
 //! contacts page (docs/benchmarks.md) put half of its CPU on those threads and 37% on the
 //! kernel switching between them: the page's three statements cost far more in hand-offs than
-//! in SQLite. [`Readers`] keeps a few connections of its own (rusqlite, on the same file) and
-//! runs a whole read, every statement of it, on tokio's blocking pool: one hand-off per read,
-//! rows decoded where they are read.
+//! in SQLite. [`Readers`] keeps a few connections of its own (rusqlite, on the same file), each
+//! on a reader thread, and runs a whole read, every statement of it, on one of them: one
+//! hand-off per read, rows decoded where they are read.
 //!
 //! Storage functions do not change: a read gets a [`Conn::SqliteRead`](super::Conn) and the
 //! `sql_*!` macros run the same SQL text on it with the functions below, binding `$N` by number
