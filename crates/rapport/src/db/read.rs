@@ -252,9 +252,14 @@ fn prepare<'c>(
     args: &[&dyn Arg],
 ) -> rusqlite::Result<CachedStatement<'c>> {
     let mut statement = conn.prepare_cached(sql)?;
-    for (number, arg) in args.iter().enumerate() {
-        let name = format!("${}", number + 1);
-        if let Some(index) = statement.parameter_index(&name)? {
+    // SQLite numbers parameters in order of first appearance; each is named `$N` by the SQL.
+    // Walking the statement's parameters binds each by its name without building names.
+    for index in 1..=statement.parameter_count() {
+        let number = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok());
+        if let Some(arg) = number.and_then(|n| args.get(n.wrapping_sub(1))) {
             statement.raw_bind_parameter(index, arg.to_sql_output()?)?;
         }
     }
