@@ -213,8 +213,10 @@ pub async fn list(
             // keeps them (MATERIALIZED), and returns the page from them with how many there
             // were. At the threshold it returns nothing without reading their rows (SQLite
             // tests the constant condition once, before the join), and the walk answers.
-            // CROSS JOIN fixes the order: matches first, then their rows (left to itself SQLite
-            // walked the organization's name index and probed the matches for each contact).
+            // The matches are sorted on the (id, org_id, sort_key) index (migration 0008), not
+            // on their rows: only the page's rows are read. CROSS JOIN fixes the order: matches
+            // first, then their index entries (left to itself SQLite walked the organization's
+            // name index and probed the matches for each contact).
             let page = sql_as!(
                 conn,
                 // The last column: how many matches the page was chosen from.
@@ -222,14 +224,19 @@ pub async fn list(
                 fetch_all,
                 "WITH m AS MATERIALIZED (
                      SELECT rowid FROM contacts_search
-                     WHERE contacts_search MATCH $5 AND rowid BETWEEN $6 AND $7 LIMIT $8)
+                     WHERE contacts_search MATCH $5 AND rowid BETWEEN $6 AND $7 LIMIT $8),
+                 page AS MATERIALIZED (
+                     SELECT k.id, k.sort_key
+                     FROM m CROSS JOIN contacts AS k INDEXED BY contacts_id_org_sort
+                          ON k.id = m.rowid - $6
+                     WHERE (SELECT count(*) FROM m) < $8
+                       AND k.org_id = $1
+                       AND (k.sort_key, k.id) > ($2, $3)
+                     ORDER BY k.sort_key, k.id LIMIT $4)
                  SELECT c.id, c.name, c.email, c.phone, c.company, c.job_title, c.sort_key,
                         (SELECT count(*) FROM m) AS matches
-                 FROM m CROSS JOIN contacts c ON c.id = m.rowid - $6
-                 WHERE (SELECT count(*) FROM m) < $8
-                   AND c.org_id = $1
-                   AND (c.sort_key, c.id) > ($2, $3)
-                 ORDER BY c.sort_key, c.id LIMIT $4",
+                 FROM page CROSS JOIN contacts c ON c.id = page.id
+                 ORDER BY page.sort_key, page.id",
                 org_id,
                 &after_key,
                 after_id,

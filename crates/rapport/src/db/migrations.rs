@@ -23,6 +23,7 @@ pub const SQLITE: &[(&str, &str)] = embed!("sqlite":
     "0005_contacts_at_scale.sql",
     "0006_search_per_organization.sql",
     "0007_search_walk_index.sql",
+    "0008_search_match_sort_index.sql",
 );
 
 /// (file name, SQL) of each PostgreSQL migration, in order.

@@ -133,6 +133,18 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 const SLOW_ACQUIRE: Duration = Duration::from_secs(1);
 
+/// How many reader threads a SQLite node runs: the pool size, but no more than the machine has
+/// cores (and at least two, so that one slow search does not hold up every page). A read keeps
+/// its core busy from start to end (the file is in the kernel's page cache), so threads beyond
+/// the cores read no more; each one costs a malloc arena and a page cache. The benchmark's full
+/// run on two cores, with four readers: each reader's heap held 6-9 MB after the searches of a
+/// 1,000,000-contact organization, and the webhook scenario after them peaked over 64 MB
+/// (docs/benchmarks.md).
+fn reader_threads(max_connections: u32) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (max_connections as usize).min(cores).max(2)
+}
+
 impl Db {
     /// Connects to `url` (`sqlite:PATH` or `postgres://…`). SQLite files are created when missing,
     /// in WAL mode with foreign keys on.
@@ -153,7 +165,7 @@ impl Db {
             } else {
                 Some(read::Readers::start(
                     options.get_filename(),
-                    max_connections.max(2) as usize,
+                    reader_threads(max_connections),
                     BUSY_TIMEOUT,
                 )?)
             };
@@ -448,5 +460,19 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) => db.is_unique_violation(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reader_threads;
+
+    #[test]
+    fn reader_threads_follow_the_pool_within_the_cores_and_never_fall_below_two() {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        assert_eq!(reader_threads(1), 2);
+        assert_eq!(reader_threads(2), 2);
+        assert_eq!(reader_threads(1000), cores.max(2));
+        assert_eq!(reader_threads(3), 3.min(cores).max(2));
     }
 }
