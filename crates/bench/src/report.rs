@@ -76,6 +76,8 @@ pub struct GrowthPoint {
     pub contacts: u64,
     pub list: LoadResult,
     pub search: LoadResult,
+    /// The Rapport process's peak resident set during this size's list and search load.
+    pub peak_rss_mb: f64,
     /// p50 relative to the smallest size's p50.
     pub list_p50_growth: f64,
     pub search_p50_growth: f64,
@@ -182,12 +184,14 @@ impl Report {
                 );
             }
             if !run.growth.is_empty() {
-                out.push_str("\n| contacts in the organization | list req/s | list p50 ms | list p99 ms | list p50 vs smallest | search req/s | search p50 ms | search p99 ms | search p50 vs smallest |\n");
-                out.push_str("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+                out.push_str("\n| contacts in the organization | list req/s | list p50 ms | list p99 ms | list p50 vs smallest | search req/s | search p50 ms | search p99 ms | search p50 vs smallest | peak RSS MB |\n");
+                out.push_str(
+                    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+                );
                 for g in &run.growth {
                     let _ = writeln!(
                         out,
-                        "| {} | {:.0} | {} | {} | {:.2}× | {:.0} | {} | {} | {:.2}× |",
+                        "| {} | {:.0} | {} | {} | {:.2}× | {:.0} | {} | {} | {:.2}× | {:.1} |",
                         g.contacts,
                         g.list.rps,
                         ms(g.list.p50_ms),
@@ -196,7 +200,8 @@ impl Report {
                         g.search.rps,
                         ms(g.search.p50_ms),
                         ms(g.search.p99_ms),
-                        g.search_p50_growth
+                        g.search_p50_growth,
+                        g.peak_rss_mb
                     );
                 }
             }

@@ -407,6 +407,7 @@ async fn drive(env: &Env, settings: &Settings, app: &Running, sink: &SmtpSink) -
             warmup: settings.warmup / 2,
             limit: Limit::For(settings.growth_for),
         };
+        app.reset_peak()?;
         let list = load::measure(
             get(
                 vec!["/contacts".into()],
@@ -430,14 +431,16 @@ async fn drive(env: &Env, settings: &Settings, app: &Running, sink: &SmtpSink) -
             &env.raw(&format!("growth_search_{size}")),
         )
         .await?;
+        let peak_rss_mb = app.usage()?.peak_rss_bytes as f64 / MB;
         eprintln!(
-            "growth {size}: list p50 {:.2} ms, search p50 {:.2} ms",
+            "growth {size}: list p50 {:.2} ms, search p50 {:.2} ms, peak RSS {peak_rss_mb:.1} MB",
             list.p50_ms, search.p50_ms
         );
         growth.push(GrowthPoint {
             contacts: *size,
             list,
             search,
+            peak_rss_mb,
             list_p50_growth: f64::NAN,
             search_p50_growth: f64::NAN,
         });
