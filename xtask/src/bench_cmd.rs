@@ -25,7 +25,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let repo = paths::repo_root();
     let started = Instant::now();
     println!("xtask bench: building release binaries (rapport, zoom-sim, rapport-bench)");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let status = crate::cargo_cmd::cargo()
         .current_dir(&repo)
         .args([
             "build",

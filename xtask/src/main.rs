@@ -47,6 +47,7 @@
 
 mod bench_cmd;
 mod cargo_args;
+mod cargo_cmd;
 mod chromedriver;
 mod ci;
 mod diagrams;

@@ -10,7 +10,6 @@ use crate::prereqs::{self, Browser, EnvChanges, Found};
 use crate::summary::{Outcome, Summary};
 use crate::{ci, paths};
 use anyhow::anyhow;
-use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader, IsTerminal as _};
 use std::path::Path;
 use std::process::{Command, ExitCode, ExitStatus, Stdio};
@@ -201,7 +200,7 @@ fn clippy_args() -> Vec<String> {
 /// nextest when `cargo nextest` works; otherwise plain `cargo test`, which is slower
 /// but needs nothing extra.
 fn detect_runner(repo: &Path) -> Runner {
-    let works = Command::new(cargo_bin())
+    let works = crate::cargo_cmd::cargo()
         .args(["nextest", "--version"])
         .current_dir(repo)
         .stdout(Stdio::null())
@@ -218,15 +217,10 @@ fn detect_runner(repo: &Path) -> Runner {
     }
 }
 
-/// The cargo that runs us, so a `cargo +toolchain xtask` stays on that toolchain.
-fn cargo_bin() -> OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
-}
-
 /// `cargo <args>` in the workspace, with the tests' environment applied.
 fn cargo_command(repo: &Path, args: &[String], env: &EnvChanges) -> Command {
     println!("\n==> cargo {}", args.join(" "));
-    let mut command = Command::new(cargo_bin());
+    let mut command = crate::cargo_cmd::cargo();
     command.args(args).current_dir(repo);
     for (name, value) in env {
         match value {

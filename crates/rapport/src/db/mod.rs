@@ -473,6 +473,5 @@ mod tests {
         assert_eq!(reader_threads(1), 2);
         assert_eq!(reader_threads(2), 2);
         assert_eq!(reader_threads(1000), cores.max(2));
-        assert_eq!(reader_threads(3), 3.min(cores).max(2));
     }
 }
