@@ -133,14 +133,9 @@ async fn list(
         .db
         .read(move |mut conn| {
             Box::pin(async move {
-                let total = storage::count(&mut conn, org_id).await?;
-                let search = (!term.is_empty()).then_some(storage::Search {
-                    term: term.as_str(),
-                    org_contacts: total,
-                });
-                let page = storage::list(&mut conn, org_id, search, cursor.as_ref(), PAGE_SIZE + 1)
-                    .await?;
-                Ok((total, page))
+                let term = (!term.is_empty()).then_some(term.as_str());
+                storage::count_and_list(&mut conn, org_id, term, cursor.as_ref(), PAGE_SIZE + 1)
+                    .await
             })
         })
         .await?;

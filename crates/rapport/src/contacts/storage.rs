@@ -183,19 +183,11 @@ pub async fn list(
         None => (String::new(), 0),
     };
     match search {
-        None => sql_as!(
-            conn,
-            ContactListItem,
-            fetch_all,
-            "SELECT id, name, email, phone, company, job_title, sort_key
-             FROM contacts
-             WHERE org_id = $1 AND (sort_key, id) > ($2, $3)
-             ORDER BY sort_key, id LIMIT $4",
-            org_id,
-            after_key,
-            after_id,
-            limit
-        ),
+        None => Ok(page_with_count(conn, org_id, &after_key, after_id, limit)
+            .await?
+            .into_iter()
+            .map(|row| row.row)
+            .collect()),
         // SQLite: terms of three characters or more go through the trigram index
         // (migrations 0005 and 0006), so the cost follows the organization's matches, not its
         // contacts; unless the term matches so many that walking the contacts in name order
@@ -273,6 +265,64 @@ pub async fn list(
             walk_in_name_order(conn, org_id, q, &after_key, after_id, limit).await
         }
     }
+}
+
+/// How many contacts the organization has ([`count`]) and a page of [`list`], for the contacts
+/// page. Without a search the count comes with the page's rows, in one statement: on
+/// PostgreSQL every statement is a round trip to the server, and the page made three (the
+/// session, the count, the rows). A search needs the count first: it decides SQLite's plan.
+pub async fn count_and_list(
+    conn: &mut Conn<'_>,
+    org_id: i64,
+    term: Option<&str>,
+    after: Option<&Cursor>,
+    limit: i64,
+) -> Result<(i64, Vec<ContactListItem>), sqlx::Error> {
+    let Some(term) = term else {
+        let (after_key, after_id) = match after {
+            Some(c) => (c.sort_key.as_str(), c.id),
+            None => ("", 0),
+        };
+        let rows = page_with_count(conn, org_id, after_key, after_id, limit).await?;
+        let total = match rows.first() {
+            Some(row) => row.last,
+            // No contact after the cursor: the count still has to be shown.
+            None => count(conn, org_id).await?,
+        };
+        return Ok((total, rows.into_iter().map(|row| row.row).collect()));
+    };
+    let total = count(conn, org_id).await?;
+    let search = Search {
+        term,
+        org_contacts: total,
+    };
+    let page = list(conn, org_id, Some(search), after, limit).await?;
+    Ok((total, page))
+}
+
+/// A page of the organization's contacts in name order from the cursor, each row with the
+/// organization's contact count as its last column.
+async fn page_with_count(
+    conn: &mut Conn<'_>,
+    org_id: i64,
+    after_key: &str,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<WithLast<ContactListItem, i64>>, sqlx::Error> {
+    sql_as!(
+        conn,
+        WithLast<ContactListItem, i64>,
+        fetch_all,
+        "SELECT id, name, email, phone, company, job_title, sort_key,
+                (SELECT contact_count FROM organizations WHERE id = $1) AS total
+         FROM contacts
+         WHERE org_id = $1 AND (sort_key, id) > ($2, $3)
+         ORDER BY sort_key, id LIMIT $4",
+        org_id,
+        after_key,
+        after_id,
+        limit
+    )
 }
 
 /// From this many matches in the organization, a search walks the contacts in name order

@@ -516,3 +516,75 @@ both_databases!(
         }
     }
 );
+
+both_databases!(
+    contacts_page_count_comes_with_the_rows_and_without_them,
+    |app: TestApp| async move {
+        use rapport::contacts::storage::{ContactData, Cursor, count_and_list, insert};
+        let app = app;
+        let now = app.state.clock.now();
+        let mut tx = app.state.db.begin().await.unwrap();
+        let mut orgs = Vec::new();
+        for name in ["Mine", "Theirs"] {
+            orgs.push(
+                rapport::accounts::storage::insert_organization(&mut tx.conn(), name, now)
+                    .await
+                    .unwrap(),
+            );
+        }
+        for (org, n) in [(orgs[0], 7), (orgs[1], 3)] {
+            for i in 0..n {
+                let data = ContactData {
+                    name: format!("Person {i}"),
+                    email: None,
+                    phone: None,
+                    company: None,
+                    job_title: None,
+                    time_zone: None,
+                    notes: None,
+                };
+                insert(&mut tx.conn(), org, None, &data, now).await.unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+
+        // As the contacts page reads: through Db::read (SQLite's reader threads).
+        let page = |term: Option<&'static str>, after: Option<Cursor>| {
+            let org = orgs[0];
+            app.state.db.read(move |mut conn| {
+                Box::pin(
+                    async move { count_and_list(&mut conn, org, term, after.as_ref(), 5).await },
+                )
+            })
+        };
+        let names = |rows: &[rapport::contacts::storage::ContactListItem]| {
+            rows.iter().map(|c| c.name.clone()).collect::<Vec<_>>()
+        };
+        let (total, first) = page(None, None).await.unwrap();
+        assert_eq!(total, 7);
+        assert_eq!(
+            names(&first),
+            ["Person 0", "Person 1", "Person 2", "Person 3", "Person 4"]
+        );
+        let last = first.last().unwrap();
+        let cursor = Cursor {
+            sort_key: last.sort_key.clone(),
+            id: last.id,
+        };
+        let (total, rest) = page(None, Some(cursor)).await.unwrap();
+        assert_eq!(
+            (total, names(&rest)),
+            (7, vec!["Person 5".into(), "Person 6".into()])
+        );
+        // Past the last contact there is no row to carry the count; it is still the count.
+        let end = rest.last().unwrap();
+        let past = Cursor {
+            sort_key: end.sort_key.clone(),
+            id: end.id,
+        };
+        let (total, none) = page(None, Some(past)).await.unwrap();
+        assert_eq!((total, none.len()), (7, 0));
+        let (total, found) = page(Some("person 6"), None).await.unwrap();
+        assert_eq!((total, names(&found)), (7, vec!["Person 6".into()]));
+    }
+);
