@@ -387,17 +387,12 @@ both_databases!(
                 format!("Person {:03}", (i * 53) % 120)
             };
             let data = rapport::contacts::storage::ContactData {
-                name: name.clone(),
-                email: None,
-                phone: None,
                 company: Some(if i % 3 == 0 {
                     "Pagination Corp".into()
                 } else {
                     "Other".into()
                 }),
-                job_title: None,
-                time_zone: None,
-                notes: None,
+                ..kit::contact_named(name.clone())
             };
             let id = rapport::contacts::storage::insert(
                 &mut tx.conn(),
@@ -778,15 +773,7 @@ both_databases!(
         let mut tx = app.state.db.begin().await.unwrap();
         // 2,000 exactly (a multiple of the export's page size) plus one with a duplicate name.
         for i in 0..2001 {
-            let data = rapport::contacts::storage::ContactData {
-                name: format!("Person {:04}", i.min(1999)),
-                email: None,
-                phone: None,
-                company: None,
-                job_title: None,
-                time_zone: None,
-                notes: None,
-            };
+            let data = kit::contact_named(format!("Person {:04}", i.min(1999)));
             rapport::contacts::storage::insert(&mut tx.conn(), org_id, None, &data, now)
                 .await
                 .unwrap();

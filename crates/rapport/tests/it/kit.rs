@@ -15,6 +15,37 @@ use crate::support::{TestApp, csrf_token_in, new_client, submit_with};
 
 pub const PASSWORD: &str = "correct horse battery";
 
+/// A contact with only a name, as stored by `contacts::storage::insert`; other fields with
+/// `ContactData { email: …, ..contact_named(name) }`.
+pub fn contact_named(name: impl Into<String>) -> rapport::contacts::storage::ContactData {
+    rapport::contacts::storage::ContactData {
+        name: name.into(),
+        email: None,
+        phone: None,
+        company: None,
+        job_title: None,
+        time_zone: None,
+        notes: None,
+    }
+}
+
+/// Creates organizations with these names; their ids in the same order.
+pub async fn insert_organizations(
+    conn: &mut rapport::db::Conn<'_>,
+    names: &[&str],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for name in names {
+        ids.push(
+            rapport::accounts::storage::insert_organization(conn, name, now)
+                .await
+                .unwrap(),
+        );
+    }
+    ids
+}
+
 /// Runs a single-value query (no binds) on the app's database.
 pub async fn scalar(app: &TestApp, sql: &str) -> i64 {
     let mut pooled = app.state.db.acquire().await.expect("conn");

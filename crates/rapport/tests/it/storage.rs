@@ -74,24 +74,13 @@ both_databases!(
         let app = app;
         let now = app.state.clock.now();
         let mut tx = app.state.db.begin().await.unwrap();
-        let mut orgs = Vec::new();
-        for name in ["Big Org", "Small Org"] {
-            orgs.push(
-                rapport::accounts::storage::insert_organization(&mut tx.conn(), name, now)
-                    .await
-                    .unwrap(),
-            );
-        }
+        let orgs =
+            crate::kit::insert_organizations(&mut tx.conn(), &["Big Org", "Small Org"], now).await;
         for i in 0..2000 {
             let org = if i % 10 == 0 { orgs[1] } else { orgs[0] };
             let data = rapport::contacts::storage::ContactData {
-                name: format!("Contact {:05}", (i * 7919) % 2000),
                 email: Some(format!("c{i}@example.com")),
-                phone: None,
-                company: None,
-                job_title: None,
-                time_zone: None,
-                notes: None,
+                ..crate::kit::contact_named(format!("Contact {:05}", (i * 7919) % 2000))
             };
             rapport::contacts::storage::insert(&mut tx.conn(), org, None, &data, now)
                 .await
@@ -520,29 +509,15 @@ both_databases!(
 both_databases!(
     contacts_page_count_comes_with_the_rows_and_without_them,
     |app: TestApp| async move {
-        use rapport::contacts::storage::{ContactData, Cursor, count_and_list, insert};
+        use crate::kit::{contact_named, insert_organizations};
+        use rapport::contacts::storage::{Cursor, count_and_list, insert};
         let app = app;
         let now = app.state.clock.now();
         let mut tx = app.state.db.begin().await.unwrap();
-        let mut orgs = Vec::new();
-        for name in ["Mine", "Theirs"] {
-            orgs.push(
-                rapport::accounts::storage::insert_organization(&mut tx.conn(), name, now)
-                    .await
-                    .unwrap(),
-            );
-        }
+        let orgs = insert_organizations(&mut tx.conn(), &["Mine", "Theirs"], now).await;
         for (org, n) in [(orgs[0], 7), (orgs[1], 3)] {
             for i in 0..n {
-                let data = ContactData {
-                    name: format!("Person {i}"),
-                    email: None,
-                    phone: None,
-                    company: None,
-                    job_title: None,
-                    time_zone: None,
-                    notes: None,
-                };
+                let data = contact_named(format!("Person {i}"));
                 insert(&mut tx.conn(), org, None, &data, now).await.unwrap();
             }
         }
