@@ -28,6 +28,8 @@ pub struct Machine {
 #[derive(Debug, Serialize)]
 pub struct BackendRun {
     pub backend: String,
+    /// How the database was kept up between measurements, when the benchmark had to do it.
+    pub maintenance: Option<String>,
     pub startup: Startup,
     pub scenarios: Vec<Scenario>,
     pub growth: Vec<GrowthPoint>,
@@ -140,6 +142,9 @@ impl Report {
                 s.idle_rss_mb,
                 budgets(&s.budget)
             );
+            if let Some(note) = &run.maintenance {
+                let _ = writeln!(out, "{note}\n");
+            }
             out.push_str("| scenario | req/s | p50 ms | p90 ms | p99 ms | errors | CPU s / 1k req | peak RSS MB | vs baseline | budget |\n");
             out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n");
             for sc in &run.scenarios {
@@ -243,6 +248,7 @@ mod tests {
             },
             runs: vec![BackendRun {
                 backend: "SQLite".into(),
+                maintenance: None,
                 startup: Startup {
                     migrate_seconds: 0.1,
                     ready_ms: 12.0,

@@ -103,6 +103,8 @@ struct Env {
     rapport: PathBuf,
     rapport_env: Vec<(String, String)>,
     http: reqwest::Client,
+    /// The PostgreSQL database under test, vacuumed before each measurement ([`vacuum`]).
+    postgres: Option<String>,
 }
 
 impl Env {
@@ -207,12 +209,20 @@ pub async fn run_backend(args: &Args, backend: &Backend) -> Result<BackendRun> {
         k.strip_prefix("BENCH_RAPPORT_")
             .map(|name| (name.to_owned(), v))
     }));
+    let mut postgres = None;
+    let mut maintenance = None;
     if let Backend::Postgres(server) = backend {
         reset_postgres(server, &dir).await?;
-        rapport_env.push((
-            "DATABASE_URL".to_owned(),
-            format!("{}/rapport_bench", server.trim_end_matches('/')),
+        let url = format!("{}/rapport_bench", server.trim_end_matches('/'));
+        rapport_env.push(("DATABASE_URL".to_owned(), url.clone()));
+        let autovacuum = psql(&url, "SHOW autovacuum", &dir.join("autovacuum.log")).await?;
+        maintenance = Some(format!(
+            "PostgreSQL's autovacuum is {} on this server; the benchmark runs `VACUUM (ANALYZE)` \
+             before each measurement, the upkeep autovacuum does in a default installation, so \
+             that the figures do not depend on when it last ran.",
+            autovacuum.trim()
         ));
+        postgres = Some(url);
     }
     let mut env = Env {
         dir: dir.clone(),
@@ -225,6 +235,7 @@ pub async fn run_backend(args: &Args, backend: &Backend) -> Result<BackendRun> {
         rapport: procs::sibling_binary("rapport")?,
         rapport_env,
         http: http.clone(),
+        postgres,
     };
     let key = env
         .rapport_once("generate-key", &["secrets", "generate-key"])
@@ -274,6 +285,7 @@ pub async fn run_backend(args: &Args, backend: &Backend) -> Result<BackendRun> {
     let (scenarios, growth, outbox, refresh) = result?;
     Ok(BackendRun {
         backend: backend.label().to_owned(),
+        maintenance,
         startup,
         scenarios,
         growth,
@@ -333,6 +345,7 @@ async fn drive(env: &Env, settings: &Settings, app: &Running, sink: &SmtpSink) -
     }
     // First, while the queue holds only the setup's few invitations: after the schedule
     // scenario it held thousands, and waiting for them was a third of a quick run.
+    vacuum(env).await?;
     let outbox = outbox_drain(env, sink, settings.outbox_messages).await?;
     let cookie = main.cookie_header()?;
     let get = |paths: Vec<String>, cookie: Option<String>, expect| Get {
@@ -407,6 +420,7 @@ async fn drive(env: &Env, settings: &Settings, app: &Running, sink: &SmtpSink) -
             warmup: settings.warmup / 2,
             limit: Limit::For(settings.growth_for),
         };
+        vacuum(env).await?;
         app.reset_peak()?;
         let list = load::measure(
             get(
@@ -550,6 +564,7 @@ async fn scenario<S>(
 where
     S: rlt::StatelessBenchSuite + Clone + Send + Sync + 'static,
 {
+    vacuum(env).await?;
     app.reset_peak()?;
     let before = app.usage()?;
     let load = load::measure(suite, plan, &env.raw(key)).await?;
@@ -976,6 +991,25 @@ async fn refresh_storm(env: &Env) -> Result<RefreshStorm> {
             refreshes == 1 && load.errors == 0,
         )],
     })
+}
+
+/// On PostgreSQL, `VACUUM (ANALYZE)` the database under test: removes the dead rows the
+/// job queue and the contact-count triggers leave, sets the visibility map index-only scans
+/// need, and gives the planner statistics. A default installation's autovacuum does this on
+/// its own; this machine's server runs with it off (`conf.d/90-ci.conf`), and before this the
+/// PostgreSQL figures were taken on tables that had never been vacuumed or analyzed.
+async fn vacuum(env: &Env) -> Result<()> {
+    if let Some(url) = &env.postgres {
+        psql(url, "VACUUM (ANALYZE)", &env.dir.join("vacuum.log")).await?;
+    }
+    Ok(())
+}
+
+/// Runs one statement with `psql` and returns what it printed (unaligned, tuples only).
+async fn psql(url: &str, statement: &str, log: &Path) -> Result<String> {
+    let mut c = Command::new("psql");
+    c.args([url, "-v", "ON_ERROR_STOP=1", "-Atc", statement]);
+    procs::run_to_end("psql", c, log).await
 }
 
 async fn reset_postgres(server: &str, dir: &Path) -> Result<()> {

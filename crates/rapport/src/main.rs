@@ -130,6 +130,7 @@ async fn doctor(config: Config, online: bool) -> Result<(), String> {
     if let Ok(state) = AppState::for_command(config.clone(), Clock::system()).await
         && let Ok(mut pooled) = state.db.acquire().await
     {
+        facts.autovacuum = state.db.autovacuum().await.ok().flatten();
         let mut conn = pooled.conn();
         if let Ok(mode) = rapport::flags::mode(&mut conn, rapport::flags::ZOOM).await {
             facts.zoom_flag_limited = mode == rapport::flags::Mode::Listed;
@@ -236,6 +237,9 @@ async fn serve(config: Config) -> Result<(), String> {
             tracing::info!(data_dir = %data_dir, "database: embedded SQLite in {data_dir}")
         }
         rapport::db::Backend::Postgres => tracing::info!("database: PostgreSQL"),
+    }
+    if let Ok(Some(false)) = state.db.autovacuum().await {
+        tracing::warn!("database: {}", rapport::marketplace::doctor::AUTOVACUUM_OFF);
     }
     match &state.zoom.simulator {
         Some(sim) => tracing::info!(

@@ -273,6 +273,23 @@ impl Db {
         read(pooled.conn()).await
     }
 
+    /// Whether PostgreSQL's autovacuum is on; `None` on SQLite, which needs no vacuum to keep
+    /// up. With it off, the job queue's claimed rows and the contact-count triggers' old row
+    /// versions pile up and every claim and count steps over them, the planner has no
+    /// statistics, and index-only scans read the table (the benchmark measured this:
+    /// docs/benchmarks.md). `rapport doctor` and `rapport serve` warn about it.
+    pub async fn autovacuum(&self) -> Result<Option<bool>, sqlx::Error> {
+        match self {
+            Db::Sqlite(..) => Ok(None),
+            Db::Postgres(pool) => {
+                let setting: String = sqlx::query_scalar("SHOW autovacuum")
+                    .fetch_one(pool)
+                    .await?;
+                Ok(Some(setting == "on"))
+            }
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         let mut pooled = self.acquire().await?;
         let mut conn = pooled.conn();

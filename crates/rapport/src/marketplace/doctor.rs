@@ -50,6 +50,8 @@ pub struct Facts {
     /// `rapport flags show`'s line for Zoom.
     pub zoom_flag: Option<String>,
     pub zoom_flag_limited: bool,
+    /// PostgreSQL's autovacuum setting; `None` on SQLite or when the database was not reached.
+    pub autovacuum: Option<bool>,
 }
 
 pub fn check(config: &Config, facts: &Facts) -> Vec<Finding> {
@@ -170,9 +172,20 @@ pub fn check(config: &Config, facts: &Facts) -> Vec<Finding> {
             "Use PostgreSQL (DATABASE_URL=postgres://…) to run several nodes",
         ));
     }
+    if facts.autovacuum == Some(false) {
+        out.push(finding(
+            Warning,
+            "database",
+            AUTOVACUUM_OFF,
+            "Turn autovacuum on (PostgreSQL's default), or run VACUUM (ANALYZE) on Rapport's database every few minutes",
+        ));
+    }
     out.sort_by_key(|f| f.severity);
     out
 }
+
+/// Said by `rapport doctor` and logged by `rapport serve` when PostgreSQL's autovacuum is off.
+pub const AUTOVACUUM_OFF: &str = "PostgreSQL's autovacuum is off: the job queue and the contact counts leave dead rows that slow every claim and page until something vacuums them";
 
 pub fn report(findings: &[Finding]) -> String {
     if findings.is_empty() {
@@ -311,8 +324,32 @@ mod tests {
             &Facts {
                 zoom_flag: Some("zoom: on only for user a@b.c".into()),
                 zoom_flag_limited: true,
+                autovacuum: None,
             },
         );
         assert!(limited.iter().any(|f| f.check == "feature-flag"));
+    }
+
+    #[test]
+    fn autovacuum_off_is_a_warning_and_unknown_is_silent() {
+        let database_warnings = |autovacuum| {
+            check(
+                &config(GOOD),
+                &Facts {
+                    autovacuum,
+                    ..Facts::default()
+                },
+            )
+            .into_iter()
+            .filter(|f| f.check == "database")
+            .map(|f| (f.severity, f.problem))
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            database_warnings(Some(false)),
+            vec![(Severity::Warning, AUTOVACUUM_OFF.to_owned())]
+        );
+        assert!(database_warnings(Some(true)).is_empty());
+        assert!(database_warnings(None).is_empty());
     }
 }

@@ -22,6 +22,19 @@ both_databases!(sign_up_lands_on_contacts, |app: TestApp| async move {
     assert!(body.contains("Analytical Engines"));
 });
 
+// `rapport doctor` and `rapport serve` warn when PostgreSQL's autovacuum is off; SQLite has
+// nothing to say.
+both_databases!(
+    autovacuum_is_reported_on_postgres_only,
+    |app: TestApp| async move {
+        let autovacuum = app.state.db.autovacuum().await.unwrap();
+        match app.db {
+            Db::Sqlite => assert_eq!(autovacuum, None),
+            Db::Postgres => assert!(autovacuum.is_some()),
+        }
+    }
+);
+
 /// Tables and columns (name, and whether NULL is refused) of a fresh database.
 async fn schema_of(app: &TestApp) -> std::collections::BTreeSet<(String, String, bool)> {
     let mut pooled = app.state.db.acquire().await.unwrap();
