@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::db::{Conn, Db, dialect};
+use crate::db::{Backend, Conn, Db, dialect};
 use crate::{sql_as, sql_execute, sql_scalar};
 
 /// How long a claimed job is reserved for its worker before another may take it over.
@@ -202,18 +202,32 @@ pub async fn claim(
     worker_id: &str,
 ) -> Result<Option<ClaimedJob>, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let sql = dialect::claim_job(db.backend());
-    let job = sql_as!(
-        &mut tx.conn(),
+    let job = claim_in(&mut tx.conn(), now, worker_id).await?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+/// [`claim`] inside the caller's transaction, so that a worker can record the job it finished
+/// and take the next one in the same write.
+pub async fn claim_in(
+    conn: &mut Conn<'_>,
+    now: DateTime<Utc>,
+    worker_id: &str,
+) -> Result<Option<ClaimedJob>, sqlx::Error> {
+    let backend = if conn.is_sqlite() {
+        Backend::Sqlite
+    } else {
+        Backend::Postgres
+    };
+    sql_as!(
+        conn,
         ClaimedJob,
         fetch_optional,
-        sql,
+        dialect::claim_job(backend),
         now,
         now + LEASE,
         worker_id
-    )?;
-    tx.commit().await?;
-    Ok(job)
+    )
 }
 
 /// A finished job forgets its payload: webhook bodies carry Zoom ids that must not outlive their use.

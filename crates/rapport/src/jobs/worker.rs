@@ -62,6 +62,8 @@ async fn run_loop(
 ) {
     tracing::info!(worker = %worker_id, "job worker started");
     let mut last_maintenance: Option<std::time::Instant> = None;
+    // The job this loop ran last, recorded together with the next claim.
+    let mut finished: Option<Finished> = None;
     loop {
         if *shutdown.borrow() {
             break;
@@ -72,14 +74,17 @@ async fn run_loop(
                 tracing::error!(error = %err, "maintenance failed");
             }
         }
-        match run_one(&state, &worker_id).await {
-            Ok(true) => {
+        match settle(&state, &worker_id, finished.take(), true).await {
+            Ok(Some(job)) => {
                 // More may be waiting: wake an idle loop so a burst is worked on in parallel.
                 state.jobs_notify.notify_one();
+                finished = Some(execute(&state, job).await);
                 continue;
             }
-            Ok(false) => {}
-            Err(err) => tracing::error!(error = %err, "job worker could not claim a job"),
+            Ok(None) => {}
+            // The finished job stays running until its lease runs out and is then run again,
+            // as when a worker dies: jobs are at least once.
+            Err(err) => tracing::error!(error = %err, "job worker could not record or claim a job"),
         }
         tokio::select! {
             _ = state.jobs_notify.notified() => {}
@@ -87,35 +92,86 @@ async fn run_loop(
             _ = shutdown.changed() => {}
         }
     }
+    if let Some(last) = finished.take()
+        && let Err(err) = settle(&state, &worker_id, Some(last), false).await
+    {
+        tracing::error!(error = %err, "job worker could not record its last job");
+    }
     tracing::info!(worker = %worker_id, "job worker stopped");
+}
+
+/// A job that ran, and how it went, not yet recorded in the queue.
+struct Finished {
+    job: ClaimedJob,
+    result: Result<(), JobError>,
+    elapsed: StdDuration,
+}
+
+async fn execute(state: &AppState, job: ClaimedJob) -> Finished {
+    let started = std::time::Instant::now();
+    let result = dispatch(state, &job).await;
+    Finished {
+        job,
+        result,
+        elapsed: started.elapsed(),
+    }
 }
 
 /// Runs one due job if there is one; returns whether it found one.
 pub async fn run_one(state: &AppState, worker_id: &str) -> Result<bool, sqlx::Error> {
-    let Some(job) = jobs::claim(&state.db, state.clock.now(), worker_id).await? else {
+    let Some(job) = settle(state, worker_id, None, true).await? else {
         return Ok(false);
     };
-    let started = std::time::Instant::now();
-    let result = dispatch(state, &job).await;
+    let finished = execute(state, job).await;
+    settle(state, worker_id, Some(finished), false).await?;
+    Ok(true)
+}
+
+/// Records how the finished job went and, with `claim_next`, claims the next due job, in one
+/// transaction: a job costs one write to the queue instead of two (a claim, then a result),
+/// which on SQLite is one turn less at the single writer that webhook intake also waits for.
+/// A transaction also makes the write wait for this node's write turn instead of sleeping in
+/// SQLite's busy handler.
+async fn settle(
+    state: &AppState,
+    worker_id: &str,
+    finished: Option<Finished>,
+    claim_next: bool,
+) -> Result<Option<ClaimedJob>, sqlx::Error> {
     let now = state.clock.now();
-    // A transaction, so that on SQLite the write waits for this node's write turn instead of
-    // sleeping in SQLite's busy handler.
     let mut tx = state.db.begin().await?;
-    let mut conn = tx.conn();
-    match result {
+    if let Some(finished) = &finished {
+        record(&mut tx.conn(), finished, now).await?;
+    }
+    let next = if claim_next {
+        jobs::claim_in(&mut tx.conn(), now, worker_id).await?
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok(next)
+}
+
+async fn record(
+    conn: &mut crate::db::Conn<'_>,
+    finished: &Finished,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    let job = &finished.job;
+    match &finished.result {
         Ok(()) => {
-            if !jobs::complete(&mut conn, &job, now).await? {
+            if !jobs::complete(conn, job, now).await? {
                 tracing::warn!(
                     job = job.id,
                     "job finished after another worker took it over; result dropped"
                 );
             }
             metrics::counter!("rapport_jobs_total", "kind" => job.kind.clone(), "outcome" => "done").increment(1);
-            tracing::info!(job = job.id, kind = %job.kind, elapsed_ms = started.elapsed().as_millis() as u64, "job done");
+            tracing::info!(job = job.id, kind = %job.kind, elapsed_ms = finished.elapsed.as_millis() as u64, "job done");
         }
         Err(err) => {
             let permanent = matches!(err, JobError::Permanent(_));
-            let outcome = jobs::fail(&mut conn, &job, now, &err.to_string(), permanent).await?;
+            let outcome = jobs::fail(conn, job, now, &err.to_string(), permanent).await?;
             let label = if outcome == JobState::Dead {
                 "dead"
             } else {
@@ -126,8 +182,7 @@ pub async fn run_one(state: &AppState, worker_id: &str) -> Result<bool, sqlx::Er
             tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, error = %err, outcome = label, "job failed");
         }
     }
-    tx.commit().await?;
-    Ok(true)
+    Ok(())
 }
 
 async fn dispatch(state: &AppState, job: &ClaimedJob) -> Result<(), JobError> {

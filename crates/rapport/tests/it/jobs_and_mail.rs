@@ -632,3 +632,52 @@ async fn killing_the_server_loses_no_queued_mail() {
     }
     assert_eq!(messages.len(), 3);
 }
+
+// A worker loop records the job it ran together with its next claim. Stopped in the middle of
+// a burst, it must still record the last job it ran: left `running`, that job would wait out
+// its two-minute lease and its email would go out twice.
+both_databases!(
+    a_worker_stopped_mid_burst_leaves_no_job_running,
+    |app: TestApp| async move {
+        let now = app.state.clock.now();
+        let mut tx = app.state.db.begin().await.unwrap();
+        for n in 0..30 {
+            let email = rapport::mail::Email {
+                to_address: format!("guest{n}@example.com"),
+                to_name: None,
+                subject: format!("Message {n}"),
+                text_body: "Body".into(),
+                html_body: "<p>Body</p>".into(),
+                attachments: Vec::new(),
+                org_id: None,
+                contact_id: None,
+            };
+            rapport::mail::enqueue(&mut tx.conn(), &email, now, 4)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        // A second set of loops on the same database, like another node, stopped as soon as
+        // the first message is out.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(rapport::jobs::worker::run(app.state.clone(), stopped));
+        assert!(
+            eventually(10, || async {
+                count(&app, "outbox WHERE state = 'sent'").await > 0
+            })
+            .await
+        );
+        stop.send(true).unwrap();
+        worker.await.unwrap();
+        assert!(
+            eventually(10, || async {
+                count(&app, "jobs WHERE state <> 'done'").await == 0
+                    && count(&app, "outbox WHERE state = 'sent'").await == 30
+            })
+            .await,
+            "{} jobs not done",
+            count(&app, "jobs WHERE state <> 'done'").await
+        );
+        assert_eq!(app.mailbox().await.len(), 30, "each message once");
+    }
+);
