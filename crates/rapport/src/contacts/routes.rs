@@ -429,14 +429,7 @@ async fn show(
                 };
                 // An invitation written while SMTP is down stays queued; say so instead of
                 // letting the user believe the contact already has it.
-                let waiting_emails = crate::sql_scalar!(
-                    &mut conn,
-                    String,
-                    fetch_all,
-                    "SELECT subject FROM outbox WHERE org_id = $1 AND contact_id = $2 AND state <> 'sent' ORDER BY id LIMIT 20",
-                    org_id,
-                    id
-                )?;
+                let waiting_emails = crate::mail::unsent_for_contact(&mut conn, org_id, id).await?;
                 Ok(Some(ContactReads {
                     contact,
                     timeline,

@@ -262,6 +262,9 @@ pub async fn deliver(state: &AppState, outbox_id: i64) -> Result<(), JobError> {
     Ok(())
 }
 
+/// Marks the message sent and empties its bodies and attachments: an invitation carries the
+/// meeting's join link and passcode, a password reset its link, and nothing reads them again
+/// (docs/data-inventory.md). The row stays for the timeline and the counts.
 async fn mark_sent(
     conn: &mut Conn<'_>,
     row: &OutboxRow,
@@ -269,7 +272,9 @@ async fn mark_sent(
 ) -> Result<(), sqlx::Error> {
     sql_execute!(
         conn,
-        "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = $2, last_error = NULL WHERE id = $1",
+        "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = $2, last_error = NULL,
+             text_body = '', html_body = '', attachments = '[]'
+         WHERE id = $1",
         row.id,
         now
     )?;
@@ -286,6 +291,27 @@ async fn mark_sent(
         .await?;
     }
     Ok(())
+}
+
+/// The subjects of a contact's messages that are not sent yet (at most 20, oldest first), for
+/// the contact page. Its condition matches the partial index `outbox_unsent_by_contact`
+/// (SQLite migration 0009, PostgreSQL 0006), so the page reads the queue, not all mail ever
+/// sent.
+pub const UNSENT_FOR_CONTACT: &str = "SELECT subject FROM outbox WHERE org_id = $1 AND contact_id = $2 AND state <> 'sent' ORDER BY id LIMIT 20";
+
+pub async fn unsent_for_contact(
+    conn: &mut Conn<'_>,
+    org_id: i64,
+    contact_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sql_scalar!(
+        conn,
+        String,
+        fetch_all,
+        UNSENT_FOR_CONTACT,
+        org_id,
+        contact_id
+    )
 }
 
 /// Counts of outbox messages by state (for tests and the admin page).

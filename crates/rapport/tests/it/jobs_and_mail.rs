@@ -144,7 +144,8 @@ both_databases!(
             StatusCode::NOT_FOUND
         );
 
-        // The same row as a MIME message: text and HTML alternatives, then the attachments.
+        // Once sent, the outbox row keeps its subject for the timeline but not the bodies or
+        // attachments (an invitation's carry the join link and passcode).
         let mut pooled = app.state.db.acquire().await.unwrap();
         let row = rapport::sql_as!(
         &mut pooled.conn(),
@@ -153,6 +154,24 @@ both_databases!(
         "SELECT id, org_id, contact_id, to_address, to_name, subject, text_body, html_body, attachments, state FROM outbox"
     )
     .unwrap();
+        assert_eq!(
+            (
+                row.subject.as_str(),
+                row.text_body.as_str(),
+                row.html_body.as_str(),
+                row.attachments().len()
+            ),
+            ("Your meeting notes", "", "", 0)
+        );
+
+        // The message as queued, as MIME: text and HTML alternatives, then the attachments.
+        let row = rapport::mail::OutboxRow {
+            text_body: email.text_body.clone(),
+            html_body: email.html_body.clone(),
+            attachments: serde_json::to_string(&email.attachments).unwrap(),
+            state: "queued".into(),
+            ..row
+        };
         let mime = String::from_utf8(
             rapport::mail::build_message(&app.state.config.mail_from, &row)
                 .unwrap()

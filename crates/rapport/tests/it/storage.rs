@@ -576,3 +576,62 @@ both_databases!(
         assert_eq!((total, names(&found)), (7, vec!["Person 6".into()]));
     }
 );
+
+// The contact page asks for the contact's unsent messages. The outbox keeps every message ever
+// sent, bodies included; without the partial index each contact page read all of it.
+both_databases!(
+    unsent_messages_of_a_contact_are_found_by_index,
+    |app: TestApp| async move {
+        let app = app;
+        let now = app.state.clock.now();
+        let mut tx = app.state.db.begin().await.unwrap();
+        let orgs = crate::kit::insert_organizations(&mut tx.conn(), &["Mail Org"], now).await;
+        for n in 0..1500 {
+            let email = rapport::mail::Email {
+                to_address: format!("guest{n}@example.com"),
+                to_name: None,
+                subject: format!("Message {n}"),
+                text_body: "Body ".repeat(200),
+                html_body: format!("<p>{}</p>", "Body ".repeat(200)),
+                attachments: Vec::new(),
+                org_id: Some(orgs[0]),
+                contact_id: None,
+            };
+            rapport::mail::enqueue(&mut tx.conn(), &email, now, 4)
+                .await
+                .unwrap();
+        }
+        rapport::sql_execute!(&mut tx.conn(), "UPDATE outbox SET state = 'sent'").unwrap();
+        tx.commit().await.unwrap();
+        let sql = rapport::mail::UNSENT_FOR_CONTACT
+            .replace("$1", &orgs[0].to_string())
+            .replace("$2", "1");
+        let mut pooled = app.state.db.acquire().await.unwrap();
+        let mut conn = pooled.conn();
+        let plan = match app.db {
+            Db::Sqlite => {
+                rapport::sql_execute!(&mut conn, "ANALYZE").unwrap();
+                let rows: Vec<(i64, i64, i64, String)> = rapport::sql_as!(
+                    &mut conn,
+                    (i64, i64, i64, String),
+                    fetch_all,
+                    sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))
+                )
+                .unwrap();
+                rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+            }
+            Db::Postgres => {
+                rapport::sql_execute!(&mut conn, "ANALYZE outbox").unwrap();
+                let rows: Vec<String> = rapport::sql_scalar!(
+                    &mut conn,
+                    String,
+                    fetch_all,
+                    sqlx::AssertSqlSafe(format!("EXPLAIN {sql}"))
+                )
+                .unwrap();
+                rows.join("\n")
+            }
+        };
+        assert!(plan.contains("outbox_unsent_by_contact"), "{plan}");
+    }
+);
