@@ -111,40 +111,11 @@ both_databases!(
              ORDER BY sort_key, id LIMIT 51"
         )
         };
-        let plans: Vec<String> = match app.db {
-            Db::Sqlite => {
-                rapport::sql_execute!(&mut conn, "ANALYZE").unwrap();
-                let mut plans = Vec::new();
-                for after in ["", "contact 01000"] {
-                    let sql = format!("EXPLAIN QUERY PLAN {}", query(orgs[0], after));
-                    let rows: Vec<(i64, i64, i64, String)> = rapport::sql_as!(
-                        &mut conn,
-                        (i64, i64, i64, String),
-                        fetch_all,
-                        sqlx::AssertSqlSafe(sql)
-                    )
-                    .unwrap();
-                    plans.push(rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n"));
-                }
-                plans
-            }
-            Db::Postgres => {
-                rapport::sql_execute!(&mut conn, "ANALYZE contacts").unwrap();
-                let mut plans = Vec::new();
-                for after in ["", "contact 01000"] {
-                    let sql = format!("EXPLAIN {}", query(orgs[0], after));
-                    let rows: Vec<String> = rapport::sql_scalar!(
-                        &mut conn,
-                        String,
-                        fetch_all,
-                        sqlx::AssertSqlSafe(sql)
-                    )
-                    .unwrap();
-                    plans.push(rows.join("\n"));
-                }
-                plans
-            }
-        };
+        rapport::sql_execute!(&mut conn, "ANALYZE").unwrap();
+        let mut plans = Vec::new();
+        for after in ["", "contact 01000"] {
+            plans.push(query_plan(&mut conn, &query(orgs[0], after)).await);
+        }
         for plan in &plans {
             assert!(plan.contains("contacts_org_sort"), "{plan}");
             assert!(
@@ -165,6 +136,33 @@ both_databases!(
         );
     }
 );
+
+/// The plan the database chose for `sql`: SQLite's `EXPLAIN QUERY PLAN` details or
+/// PostgreSQL's `EXPLAIN` lines, one per line.
+async fn query_plan(conn: &mut rapport::db::Conn<'_>, sql: &str) -> String {
+    match conn {
+        rapport::db::Conn::Postgres(_) => {
+            let rows: Vec<String> = rapport::sql_scalar!(
+                conn,
+                String,
+                fetch_all,
+                sqlx::AssertSqlSafe(format!("EXPLAIN {sql}"))
+            )
+            .unwrap();
+            rows.join("\n")
+        }
+        _ => {
+            let rows: Vec<(i64, i64, i64, String)> = rapport::sql_as!(
+                conn,
+                (i64, i64, i64, String),
+                fetch_all,
+                sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))
+            )
+            .unwrap();
+            rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
+        }
+    }
+}
 
 /// A SQLite database in `dir`, not yet migrated, and its pool.
 async fn sqlite_in(dir: &std::path::Path) -> (rapport::db::Db, sqlx::SqlitePool) {
@@ -608,30 +606,8 @@ both_databases!(
             .replace("$2", "1");
         let mut pooled = app.state.db.acquire().await.unwrap();
         let mut conn = pooled.conn();
-        let plan = match app.db {
-            Db::Sqlite => {
-                rapport::sql_execute!(&mut conn, "ANALYZE").unwrap();
-                let rows: Vec<(i64, i64, i64, String)> = rapport::sql_as!(
-                    &mut conn,
-                    (i64, i64, i64, String),
-                    fetch_all,
-                    sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))
-                )
-                .unwrap();
-                rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
-            }
-            Db::Postgres => {
-                rapport::sql_execute!(&mut conn, "ANALYZE outbox").unwrap();
-                let rows: Vec<String> = rapport::sql_scalar!(
-                    &mut conn,
-                    String,
-                    fetch_all,
-                    sqlx::AssertSqlSafe(format!("EXPLAIN {sql}"))
-                )
-                .unwrap();
-                rows.join("\n")
-            }
-        };
+        rapport::sql_execute!(&mut conn, "ANALYZE").unwrap();
+        let plan = query_plan(&mut conn, &sql).await;
         assert!(plan.contains("outbox_unsent_by_contact"), "{plan}");
     }
 );
