@@ -1014,17 +1014,14 @@ async fn psql(url: &str, statement: &str, log: &Path) -> Result<String> {
 
 async fn reset_postgres(server: &str, dir: &Path) -> Result<()> {
     let admin = format!("{}/postgres", server.trim_end_matches('/'));
-    let mut c = Command::new("psql");
-    c.args([
-        admin.as_str(),
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-c",
-        "DROP DATABASE IF EXISTS rapport_bench WITH (FORCE)",
-        "-c",
+    let drop = "DROP DATABASE IF EXISTS rapport_bench WITH (FORCE)";
+    psql(&admin, drop, &dir.join("psql-drop.log")).await?;
+    psql(
+        &admin,
         "CREATE DATABASE rapport_bench",
-    ]);
-    procs::run_to_end("psql", c, &dir.join("psql.log")).await?;
+        &dir.join("psql-create.log"),
+    )
+    .await?;
     Ok(())
 }
 

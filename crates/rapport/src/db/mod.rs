@@ -79,6 +79,15 @@ impl Conn<'_> {
     pub fn is_sqlite(&self) -> bool {
         matches!(self, Conn::Sqlite(_) | Conn::SqliteRead(_))
     }
+
+    /// The backend, for the [`dialect`] functions that pick a statement by it.
+    pub fn backend(&self) -> Backend {
+        if self.is_sqlite() {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
 }
 
 /// What a [`Db::read`] closure returns: the read, as a future borrowing the connection.

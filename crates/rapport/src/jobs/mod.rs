@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::db::{Backend, Conn, Db, dialect};
+use crate::db::{Conn, Db, dialect};
 use crate::{sql_as, sql_execute, sql_scalar};
 
 /// How long a claimed job is reserved for its worker before another may take it over.
@@ -214,16 +214,12 @@ pub async fn claim_in(
     now: DateTime<Utc>,
     worker_id: &str,
 ) -> Result<Option<ClaimedJob>, sqlx::Error> {
-    let backend = if conn.is_sqlite() {
-        Backend::Sqlite
-    } else {
-        Backend::Postgres
-    };
+    let sql = dialect::claim_job(conn.backend());
     sql_as!(
         conn,
         ClaimedJob,
         fetch_optional,
-        dialect::claim_job(backend),
+        sql,
         now,
         now + LEASE,
         worker_id
