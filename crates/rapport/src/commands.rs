@@ -288,6 +288,9 @@ pub async fn seed_contacts(state: &AppState, org: &str, count: u64) -> Result<u6
         let mut pooled = state.db.acquire().await?;
         crate::sql_execute!(&mut pooled.conn(), "ANALYZE contacts")?;
     }
+    // On SQLite each transaction above left a segment in the search index; searches look in
+    // every segment until they are merged (contacts::search_index).
+    crate::contacts::search_index::tidy(&state.db).await?;
     Ok(done)
 }
 

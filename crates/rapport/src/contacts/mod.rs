@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod csv;
 pub mod routes;
+pub mod search_index;
 pub mod storage;
 
 use serde::Deserialize;

@@ -27,7 +27,8 @@ impl From<sqlx::Error> for JobError {
 /// Longest pause between polls when idle; a job queued by this process wakes the worker at once,
 /// one queued by another node is seen within this time.
 const IDLE_POLL: StdDuration = StdDuration::from_millis(1000);
-/// How often a worker purges expired states, sessions and stale Zoom data.
+/// How often a worker purges expired states, sessions and stale Zoom data, and merges SQLite's
+/// contact search index.
 const MAINTENANCE_EVERY: StdDuration = StdDuration::from_secs(600);
 
 /// Runs `RAPPORT_JOB_WORKERS` job loops until shutdown. Several loops let slow outside calls
@@ -72,6 +73,13 @@ async fn run_loop(
             last_maintenance = Some(std::time::Instant::now());
             if let Err(err) = crate::zoom::jobs::maintenance(&state).await {
                 tracing::error!(error = %err, "maintenance failed");
+            }
+            match crate::contacts::search_index::tidy(&state.db).await {
+                Ok(0) => {}
+                Ok(steps) => tracing::info!(steps, "contact search index merged"),
+                Err(err) => {
+                    tracing::error!(error = %err, "could not merge the contact search index")
+                }
             }
         }
         match settle(&state, &worker_id, finished.take(), true).await {

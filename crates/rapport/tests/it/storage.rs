@@ -326,6 +326,86 @@ async fn sqlite_search_gives_the_same_pages_for_common_and_rare_terms() {
     }
 }
 
+/// Each transaction leaves a segment in SQLite's search index until FTS5 merges them. `tidy`
+/// merges them (in steps of its own transactions) into one; searches find the same contacts
+/// after as before; and a second tidy-up has nothing left to do.
+#[tokio::test]
+async fn sqlite_search_index_tidy_merges_segments_and_keeps_every_match() {
+    use rapport::contacts::search_index::tidy;
+    use rapport::contacts::storage::{ContactListItem, Search, list};
+    let dir = tempfile::tempdir().unwrap();
+    let (db, pool) = sqlite_in(dir.path()).await;
+    db.migrate().await.unwrap();
+    insert_org(&pool, 1).await;
+    let mut names = Vec::new();
+    for t in 0..60 {
+        let mut tx = pool.begin().await.unwrap();
+        for i in 0..40 {
+            let n = t * 40 + i;
+            let surname = if n % 3 == 0 { "Smith" } else { "Jones" };
+            let name = format!("{} {surname}", (n * 7919) % 10_000);
+            insert_contact(&mut *tx, 1, &name).await;
+            names.push(name);
+        }
+        tx.commit().await.unwrap();
+    }
+    // FTS5's data rows are numbered (segment id << 37) + page (fts5Int.h, FTS5_SEGMENT_ROWID);
+    // rows below 1 << 37 are the index's structure and averages, not segments.
+    let segments = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(DISTINCT id >> 37) FROM contacts_search_data WHERE id >= (1 << 37)",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let search = |term| {
+        Some(Search {
+            term,
+            org_contacts: 2_400,
+        })
+    };
+    let names_of =
+        |rows: Vec<ContactListItem>| rows.into_iter().map(|c| c.name).collect::<Vec<_>>();
+    let terms = ["smith", "jones", "79 j", "zzz"];
+    let mut before = Vec::new();
+    {
+        let mut pooled = db.acquire().await.unwrap();
+        for term in terms {
+            before.push(names_of(
+                list(&mut pooled.conn(), 1, search(term), None, 51)
+                    .await
+                    .unwrap(),
+            ));
+        }
+    }
+    assert!(
+        segments().await > 1,
+        "the test needs an index in several segments"
+    );
+
+    assert!(tidy(&db).await.unwrap() > 0, "the first tidy-up merges");
+    assert_eq!(segments().await, 1);
+    assert_eq!(tidy(&db).await.unwrap(), 0, "nothing left to merge");
+
+    let mut pooled = db.acquire().await.unwrap();
+    for (term, earlier) in terms.iter().zip(before) {
+        let mut expected: Vec<&String> = names
+            .iter()
+            .filter(|n| n.to_lowercase().contains(term))
+            .collect();
+        expected.sort_by_key(|n| n.to_lowercase());
+        expected.truncate(51);
+        let found = names_of(
+            list(&mut pooled.conn(), 1, search(term), None, 51)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(found, earlier, "{term}: the same page as before the merge");
+        assert_eq!(found.iter().collect::<Vec<_>>(), expected, "{term}");
+    }
+}
+
 /// Reads run on the node's own SQLite read connections (`Db::read`), not through sqlx: they
 /// see what sqlx committed, compare timestamps in the text sqlx wrote, bind `$N` by number
 /// whatever the order in the SQL, and cannot write.
