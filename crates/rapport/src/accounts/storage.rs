@@ -348,20 +348,45 @@ pub async fn get_throttle(
     )
 }
 
-pub async fn put_throttle(
+/// Counts one failure against `key` in a single statement and returns the count in the current
+/// window: a window that began at or before `window_cutoff` has run out, so the count starts
+/// again at 1 from `now`. One statement, not a read and then a write, so that parallel failures
+/// (an attacker firing guesses at once) each count: on PostgreSQL two read-then-write updates
+/// could both read 3 and both write 4.
+pub async fn count_throttle_failure(
     conn: &mut Conn<'_>,
     key: &str,
-    row: &ThrottleRow,
+    now: DateTime<Utc>,
+    window_cutoff: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    sql_scalar!(
+        conn,
+        i64,
+        fetch_one,
+        "INSERT INTO sign_in_throttle (throttle_key, failures, window_start, blocked_until) VALUES ($1, 1, $2, NULL)
+         ON CONFLICT (throttle_key) DO UPDATE SET
+             failures = CASE WHEN sign_in_throttle.window_start > $3 THEN sign_in_throttle.failures + 1 ELSE 1 END,
+             window_start = CASE WHEN sign_in_throttle.window_start > $3 THEN sign_in_throttle.window_start ELSE $2 END
+         RETURNING failures",
+        key,
+        now,
+        window_cutoff
+    )
+}
+
+/// Blocks `key` until `until` and starts a fresh window from `now`.
+pub async fn block_throttle(
+    conn: &mut Conn<'_>,
+    key: &str,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sql_execute!(
         conn,
-        "INSERT INTO sign_in_throttle (throttle_key, failures, window_start, blocked_until) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (throttle_key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start,
-             blocked_until = excluded.blocked_until",
+        "UPDATE sign_in_throttle SET blocked_until = $2, failures = 0, window_start = $3 WHERE throttle_key = $1",
         key,
-        row.failures,
-        row.window_start,
-        row.blocked_until
+        until,
+        now
     )?;
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::accounts::storage::{self, ThrottleRow};
+use crate::accounts::storage;
 use crate::db::Conn;
 
 const WINDOW: Duration = Duration::minutes(15);
@@ -43,6 +43,7 @@ pub async fn blocked_for(
     Ok(longest)
 }
 
+/// Counts a failed sign-in against the pair and the address, blocking whichever reaches its limit.
 pub async fn record_failure(
     conn: &mut Conn<'_>,
     email: &str,
@@ -50,27 +51,10 @@ pub async fn record_failure(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     for (key, limit) in keys(email, ip) {
-        let row = match storage::get_throttle(conn, &key).await? {
-            Some(row) if now - row.window_start < WINDOW => ThrottleRow {
-                failures: row.failures + 1,
-                ..row
-            },
-            _ => ThrottleRow {
-                failures: 1,
-                window_start: now,
-                blocked_until: None,
-            },
-        };
-        let row = if row.failures >= limit {
-            ThrottleRow {
-                blocked_until: Some(now + BLOCK),
-                failures: 0,
-                window_start: now,
-            }
-        } else {
-            row
-        };
-        storage::put_throttle(conn, &key, &row).await?;
+        let failures = storage::count_throttle_failure(conn, &key, now, now - WINDOW).await?;
+        if failures >= limit {
+            storage::block_throttle(conn, &key, now + BLOCK, now).await?;
+        }
     }
     Ok(())
 }

@@ -756,6 +756,69 @@ both_databases!(
 );
 
 both_databases!(
+    parallel_failures_each_count_and_an_old_window_starts_again,
+    |app: TestApp| async move {
+        use rapport::accounts::throttle::{blocked_for, record_failure};
+        // Keeps the whole app (and its data directory) alive: the block would otherwise capture
+        // only the fields it names.
+        let app = app;
+        let db = app.state.db.clone();
+        let t0 = app.state.clock.now();
+        let blocked = |email: &'static str, at| {
+            let db = db.clone();
+            async move {
+                let mut pooled = db.acquire().await.unwrap();
+                blocked_for(&mut pooled.conn(), email, "192.0.2.7", at)
+                    .await
+                    .unwrap()
+            }
+        };
+        let fail = |email: &'static str, at| {
+            let db = db.clone();
+            async move {
+                let mut pooled = db.acquire().await.unwrap();
+                record_failure(&mut pooled.conn(), email, "192.0.2.7", at)
+                    .await
+                    .unwrap();
+            }
+        };
+        // Several rounds, each on its own account, so that a lost update has many chances to
+        // show: four failures at once, then a fifth, must block (the limit is five).
+        // 6 x 5 + 9 failures in all stay under the address's own limit of 50.
+        const ACCOUNTS: [&str; 7] = [
+            "a@example.com",
+            "b@example.com",
+            "c@example.com",
+            "d@example.com",
+            "e@example.com",
+            "f@example.com",
+            "g@example.com",
+        ];
+        for email in ACCOUNTS.iter().take(6) {
+            futures::future::join_all((0..4).map(|_| fail(email, t0))).await;
+            assert_eq!(blocked(email, t0).await, None, "{email}: blocked too soon");
+            fail(email, t0).await;
+            assert_eq!(
+                blocked(email, t0).await,
+                Some(15 * 60),
+                "{email}: a parallel failure was not counted"
+            );
+        }
+        // Failures older than the 15-minute window are forgotten: four, then one 16 minutes
+        // later, is a fresh count of one.
+        let email = ACCOUNTS[6];
+        futures::future::join_all((0..4).map(|_| fail(email, t0))).await;
+        let later = t0 + chrono::Duration::minutes(16);
+        fail(email, later).await;
+        assert_eq!(blocked(email, later).await, None);
+        futures::future::join_all((0..3).map(|_| fail(email, later))).await;
+        assert_eq!(blocked(email, later).await, None);
+        fail(email, later).await;
+        assert!(blocked(email, later).await.is_some());
+    }
+);
+
+both_databases!(
     sessions_end_after_idle_and_absolute_timeouts,
     |app: TestApp| async move {
         app.sign_up("Ada Lovelace", OWNER, "Analytical Engines")
