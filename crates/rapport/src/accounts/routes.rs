@@ -208,17 +208,22 @@ async fn sign_in(
     if email.is_empty() || form.password.is_empty() {
         return Ok(failed("Enter your email and password."));
     }
-    {
+    let refused = {
         let mut pooled = state.db.acquire().await?;
-        if let Some(secs) = throttle::blocked_for(&mut pooled.conn(), &email, &ip, now).await? {
-            tracing::warn!(
-                security_event = "sign_in_throttled",
-                "sign-in refused: too many failures"
-            );
-            return Err(AppError::TooManyRequests {
-                retry_after_secs: secs,
-            });
+        match throttle::blocked_for(&mut pooled.conn(), &email, &ip, now).await? {
+            Some(secs) => Some(secs),
+            // Counted as a failure until the password proves right (see `record_attempt`).
+            None => throttle::record_attempt(&mut pooled.conn(), &email, &ip, now).await?,
         }
+    };
+    if let Some(secs) = refused {
+        tracing::warn!(
+            security_event = "sign_in_throttled",
+            "sign-in refused: too many failures"
+        );
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: secs,
+        });
     }
     let found = {
         let mut pooled = state.db.acquire().await?;
@@ -229,11 +234,12 @@ async fn sign_in(
         None => (None, None),
     };
     let ok = password::verify(form.password.clone(), hash).await;
-    let mut pooled = state.db.acquire().await?;
     match (ok, user) {
         (true, Some(user)) => {
-            throttle::record_success(&mut pooled.conn(), &email, &ip).await?;
-            drop(pooled);
+            {
+                let mut pooled = state.db.acquire().await?;
+                throttle::record_success(&mut pooled.conn(), &email, &ip).await?;
+            }
             let cookie = session::start(
                 &state,
                 user.id,
@@ -246,7 +252,6 @@ async fn sign_in(
             Ok(response)
         }
         _ => {
-            throttle::record_failure(&mut pooled.conn(), &email, &ip, now).await?;
             tracing::warn!(security_event = "sign_in_failed", "sign-in failed");
             Ok(failed("The email or password is not right."))
         }

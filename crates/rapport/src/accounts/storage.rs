@@ -348,26 +348,26 @@ pub async fn get_throttle(
     )
 }
 
-/// Counts one failure against `key` in a single statement and returns the count in the current
-/// window: a window that began at or before `window_cutoff` has run out, so the count starts
-/// again at 1 from `now`. One statement, not a read and then a write, so that parallel failures
-/// (an attacker firing guesses at once) each count: on PostgreSQL two read-then-write updates
-/// could both read 3 and both write 4.
-pub async fn count_throttle_failure(
+/// Counts one attempt against `key` in a single statement and returns the row as it now is: a
+/// window that began at or before `window_cutoff` has run out, so the count starts again at 1
+/// from `now`. One statement, not a read and then a write, so that parallel attempts (an
+/// attacker firing guesses at once) each count and each see a count of its own: on PostgreSQL
+/// two read-then-write updates could both read 3 and both write 4.
+pub async fn count_throttle_attempt(
     conn: &mut Conn<'_>,
     key: &str,
     now: DateTime<Utc>,
     window_cutoff: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
-    sql_scalar!(
+) -> Result<ThrottleRow, sqlx::Error> {
+    sql_as!(
         conn,
-        i64,
+        ThrottleRow,
         fetch_one,
         "INSERT INTO sign_in_throttle (throttle_key, failures, window_start, blocked_until) VALUES ($1, 1, $2, NULL)
          ON CONFLICT (throttle_key) DO UPDATE SET
              failures = CASE WHEN sign_in_throttle.window_start > $3 THEN sign_in_throttle.failures + 1 ELSE 1 END,
              window_start = CASE WHEN sign_in_throttle.window_start > $3 THEN sign_in_throttle.window_start ELSE $2 END
-         RETURNING failures",
+         RETURNING failures, window_start, blocked_until",
         key,
         now,
         window_cutoff
@@ -387,6 +387,17 @@ pub async fn block_throttle(
         key,
         until,
         now
+    )?;
+    Ok(())
+}
+
+/// Takes one attempt back from `key`'s count (a sign-in that was counted before its password
+/// was checked, and was right).
+pub async fn uncount_throttle_attempt(conn: &mut Conn<'_>, key: &str) -> Result<(), sqlx::Error> {
+    sql_execute!(
+        conn,
+        "UPDATE sign_in_throttle SET failures = failures - 1 WHERE throttle_key = $1 AND failures > 0",
+        key
     )?;
     Ok(())
 }

@@ -43,24 +43,44 @@ pub async fn blocked_for(
     Ok(longest)
 }
 
-/// Counts a failed sign-in against the pair and the address, blocking whichever reaches its limit.
-pub async fn record_failure(
+/// Counts a sign-in attempt against the pair and the address, before its password is checked,
+/// and says whether it may go on: `Some(seconds)` when it must not. Counted afterwards, a burst
+/// of guesses fired in parallel would all pass the block check before the first failure was
+/// written; counted first, each attempt gets a count of its own, and the one that reaches a
+/// limit blocks the key for the rest. [`record_success`] takes the count back for an attempt
+/// that turns out right.
+pub async fn record_attempt(
     conn: &mut Conn<'_>,
     email: &str,
     ip: &str,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<Option<u64>, sqlx::Error> {
+    let mut refused: Option<u64> = None;
     for (key, limit) in keys(email, ip) {
-        let failures = storage::count_throttle_failure(conn, &key, now, now - WINDOW).await?;
-        if failures >= limit {
-            storage::block_throttle(conn, &key, now + BLOCK, now).await?;
+        let row = storage::count_throttle_attempt(conn, &key, now, now - WINDOW).await?;
+        let wait = match row.blocked_until {
+            // Blocked by a parallel attempt since this one passed `blocked_for`.
+            Some(until) if until > now => Some((until - now).num_seconds().max(1) as u64),
+            // A parallel attempt reached the limit and is writing the block.
+            _ if row.failures > limit => Some(BLOCK.num_seconds() as u64),
+            _ => {
+                if row.failures == limit {
+                    storage::block_throttle(conn, &key, now + BLOCK, now).await?;
+                }
+                None
+            }
+        };
+        if let Some(secs) = wait {
+            refused = Some(refused.map_or(secs, |r| r.max(secs)));
         }
     }
-    Ok(())
+    Ok(refused)
 }
 
-/// A successful sign-in clears the pair's count (not the address's: that one limits stuffing).
+/// A successful sign-in clears the pair's count and takes its own attempt back from the
+/// address's count (which limits stuffing across accounts, so it keeps the failures).
 pub async fn record_success(conn: &mut Conn<'_>, email: &str, ip: &str) -> Result<(), sqlx::Error> {
-    let [(pair, _), _] = keys(email, ip);
-    storage::clear_throttle(conn, &pair).await
+    let [(pair, _), (address, _)] = keys(email, ip);
+    storage::clear_throttle(conn, &pair).await?;
+    storage::uncount_throttle_attempt(conn, &address).await
 }

@@ -739,13 +739,21 @@ both_databases!(
                     .status()
             }));
         }
+        let mut checked = 0;
         for g in guesses {
             let status = g.await.unwrap();
             assert!(
                 status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS,
                 "{status}"
             );
+            checked += usize::from(status == StatusCode::UNAUTHORIZED);
         }
+        // Each guess is counted before its password is checked, so no more than the limit (5)
+        // were checked however many arrived at once.
+        assert!(
+            checked <= 5,
+            "{checked} of 12 parallel guesses were checked"
+        );
         let r = sign_in_with(&attacker, &app.base, OWNER, PASSWORD, "").await;
         assert_eq!(
             r.status(),
@@ -758,7 +766,7 @@ both_databases!(
 both_databases!(
     parallel_failures_each_count_and_an_old_window_starts_again,
     |app: TestApp| async move {
-        use rapport::accounts::throttle::{blocked_for, record_failure};
+        use rapport::accounts::throttle::{blocked_for, record_attempt, record_success};
         // Keeps the whole app (and its data directory) alive: the block would otherwise capture
         // only the fields it names.
         let app = app;
@@ -777,14 +785,14 @@ both_databases!(
             let db = db.clone();
             async move {
                 let mut pooled = db.acquire().await.unwrap();
-                record_failure(&mut pooled.conn(), email, "192.0.2.7", at)
+                record_attempt(&mut pooled.conn(), email, "192.0.2.7", at)
                     .await
-                    .unwrap();
+                    .unwrap()
             }
         };
         // Several rounds, each on its own account, so that a lost update has many chances to
         // show: four failures at once, then a fifth, must block (the limit is five).
-        // 6 x 5 + 9 failures in all stay under the address's own limit of 50.
+        // 6 x 6 + 9 attempts in all stay under the address's own limit of 50.
         const ACCOUNTS: [&str; 7] = [
             "a@example.com",
             "b@example.com",
@@ -795,13 +803,23 @@ both_databases!(
             "g@example.com",
         ];
         for email in ACCOUNTS.iter().take(6) {
-            futures::future::join_all((0..4).map(|_| fail(email, t0))).await;
+            let allowed = futures::future::join_all((0..4).map(|_| fail(email, t0))).await;
+            assert_eq!(allowed, [None; 4], "{email}: refused too soon");
             assert_eq!(blocked(email, t0).await, None, "{email}: blocked too soon");
-            fail(email, t0).await;
+            assert_eq!(
+                fail(email, t0).await,
+                None,
+                "{email}: the fifth was refused"
+            );
             assert_eq!(
                 blocked(email, t0).await,
                 Some(15 * 60),
                 "{email}: a parallel failure was not counted"
+            );
+            assert_eq!(
+                fail(email, t0).await,
+                Some(15 * 60),
+                "{email}: a sixth went on"
             );
         }
         // Failures older than the 15-minute window are forgotten: four, then one 16 minutes
@@ -815,6 +833,29 @@ both_databases!(
         assert_eq!(blocked(email, later).await, None);
         fail(email, later).await;
         assert!(blocked(email, later).await.is_some());
+
+        // Attempts that prove right are taken back: sixty people signing in from one office
+        // address do not reach the address's limit of fifty.
+        let mut pooled = db.acquire().await.unwrap();
+        for n in 0..60 {
+            let email = format!("colleague{n}@example.com");
+            let refused = record_attempt(&mut pooled.conn(), &email, "198.51.100.1", later)
+                .await
+                .unwrap();
+            assert_eq!(refused, None, "sign-in {n} from the office refused");
+            record_success(&mut pooled.conn(), &email, "198.51.100.1")
+                .await
+                .unwrap();
+        }
+        let after = blocked_for(
+            &mut pooled.conn(),
+            "someone@example.com",
+            "198.51.100.1",
+            later,
+        )
+        .await
+        .unwrap();
+        assert_eq!(after, None, "successful sign-ins blocked their address");
     }
 );
 
