@@ -171,12 +171,13 @@ pub async fn rotate_secrets(state: &AppState) -> Result<String, CommandError> {
     let mut tx = state.db.begin().await?;
     let rows = crate::sql_as!(
         &mut tx.conn(),
-        (i64, i64, String, String),
+        (i64, i64, String, String, i64),
         fetch_all,
-        "SELECT id, user_id, access_token, refresh_token FROM connections"
+        "SELECT id, user_id, access_token, refresh_token, version FROM connections"
     )?;
     let mut rotated = 0;
-    for (id, user_id, access, refresh) in &rows {
+    let mut refreshed_meanwhile = 0;
+    for (id, user_id, access, refresh, version) in &rows {
         if !vault.is_stale(access) && !vault.is_stale(refresh) {
             continue;
         }
@@ -195,21 +196,37 @@ pub async fn rotate_secrets(state: &AppState) -> Result<String, CommandError> {
             secrecy::ExposeSecret::expose_secret(&r),
             &refresh_context(*user_id),
         );
-        crate::sql_execute!(
+        // Fenced by the version the tokens were read at, and without moving it: a node that is
+        // refreshing this connection right now stores its new tokens against that version, and
+        // they must win. Written blindly, the rotation would put back a refresh token Zoom has
+        // just retired (PostgreSQL: the refresh committed after the SELECT), or the refresh's
+        // fenced write would find the version moved and drop the new tokens.
+        let updated = crate::sql_execute!(
             &mut tx.conn(),
-            "UPDATE connections SET access_token = $2, refresh_token = $3, version = version + 1 WHERE id = $1",
+            "UPDATE connections SET access_token = $2, refresh_token = $3 WHERE id = $1 AND version = $4",
             id,
             new_access,
-            new_refresh
+            new_refresh,
+            version
         )?;
-        rotated += 1;
+        if updated == 1 {
+            rotated += 1;
+        } else {
+            refreshed_meanwhile += 1;
+        }
     }
     tx.commit().await?;
-    Ok(format!(
+    let mut report = format!(
         "Re-encrypted {rotated} of {} connections with key {}. Values sealed for pending jobs are re-read with the previous key until they run; keep RAPPORT_SECRET_KEY_PREVIOUS until the job queue is empty.",
         rows.len(),
         vault.key_id()
-    ))
+    );
+    if refreshed_meanwhile > 0 {
+        report.push_str(&format!(
+            " {refreshed_meanwhile} connection(s) refreshed their tokens while this ran and kept the new ones; run the command again to check they are sealed with the current key."
+        ));
+    }
+    Ok(report)
 }
 
 const ZONES: &[&str] = &[
