@@ -251,7 +251,7 @@ async fn callback(
         // invalidates older grants). Hand the fresh tokens to the connection that owns this Zoom
         // account, so it keeps working, and refuse the link here.
         let new = tokens::seal(&state, existing.user_id, &tokens);
-        storage::store_refreshed(&mut tx.conn(), existing.id, existing.version, &new, now).await?;
+        storage::replace_grant(&mut tx.conn(), existing.id, &new, now).await?;
         tx.commit().await?;
         tracing::warn!(
             security_event = "zoom_account_already_linked",

@@ -243,6 +243,31 @@ pub async fn store_refreshed(
     Ok(n == 1)
 }
 
+/// Gives the connection a grant Zoom has just issued for its Zoom account, whatever it held:
+/// the new grant supersedes the old one (Zoom retires a grant when it issues a newer one to the
+/// same app and account), so it must land even if a refresh committed in between.
+pub async fn replace_grant(
+    conn: &mut Conn<'_>,
+    id: i64,
+    t: &NewTokens,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sql_execute!(
+        conn,
+        "UPDATE connections SET access_token = $2, refresh_token = $3, access_expires_at = $4, scopes = $5, version = version + 1,
+             status = 'active', status_reason = NULL, needs_reconnect_since = NULL,
+             refresh_lease_until = NULL, refresh_lease_owner = NULL, updated_at = $6
+         WHERE id = $1",
+        id,
+        &t.sealed_access,
+        &t.sealed_refresh,
+        t.expires_at,
+        &t.scopes,
+        now
+    )?;
+    Ok(())
+}
+
 /// Takes the refresh lease if nobody holds a live one.
 pub async fn take_refresh_lease(
     conn: &mut Conn<'_>,
@@ -277,22 +302,26 @@ pub async fn release_refresh_lease(
     Ok(())
 }
 
+/// Marks the connection as needing reconnecting, if it still holds the tokens of `version`.
+/// Returns false when it does not: the user reconnected (a new grant) or the tokens were
+/// refreshed while Zoom was refusing the old ones, and the new tokens must not be condemned.
 pub async fn mark_needs_reconnect(
     conn: &mut Conn<'_>,
     id: i64,
+    version: i64,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sql_execute!(
+) -> Result<bool, sqlx::Error> {
+    Ok(sql_execute!(
         conn,
-        "UPDATE connections SET status = 'needs_reconnect', status_reason = $2, refresh_lease_until = NULL, refresh_lease_owner = NULL,
-             needs_reconnect_since = COALESCE(needs_reconnect_since, $3), version = version + 1, updated_at = $3
-         WHERE id = $1",
+        "UPDATE connections SET status = 'needs_reconnect', status_reason = $3, refresh_lease_until = NULL, refresh_lease_owner = NULL,
+             needs_reconnect_since = COALESCE(needs_reconnect_since, $4), version = version + 1, updated_at = $4
+         WHERE id = $1 AND version = $2",
         id,
+        version,
         reason,
         now
-    )?;
-    Ok(())
+    )? == 1)
 }
 
 /// Deletes a connection: the row holds every value that came from Zoom (tokens, ids, email).

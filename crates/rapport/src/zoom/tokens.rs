@@ -100,10 +100,16 @@ pub async fn refresh(state: &AppState, id: i64) -> Result<AccessToken, TokenErro
     let owner = crate::crypto::random_token();
     let started = std::time::Instant::now();
     loop {
-        let now = state.clock.now();
-        let took = {
+        let (took, now) = {
             let mut pooled = state.db.acquire().await?;
-            storage::take_refresh_lease(&mut pooled.conn(), id, &owner, now, now + LEASE).await?
+            // The lease is timed from when the connection was in hand, not from before waiting
+            // for it: otherwise a slow pool shortens it, and another caller could take it over
+            // and send the same single-use refresh token while this one still uses it.
+            let now = state.clock.now();
+            let took =
+                storage::take_refresh_lease(&mut pooled.conn(), id, &owner, now, now + LEASE)
+                    .await?;
+            (took, now)
         };
         // Re-read after the attempt: the token may have been refreshed while we waited.
         let row = load(state, id).await?.ok_or(TokenError::NotConnected)?;
@@ -164,13 +170,25 @@ async fn refresh_holding_lease(
             Ok(tokens.access_token)
         }
         Err(err) if err.needs_reconnect() => {
-            storage::mark_needs_reconnect(
+            let marked = storage::mark_needs_reconnect(
                 &mut conn,
                 row.id,
+                row.version,
                 "Zoom no longer accepts this connection's authorization",
                 now,
             )
             .await?;
+            if !marked {
+                // The row moved on while Zoom refused the tokens we sent (the user reconnected):
+                // those tokens were the dead ones, not the row's. The caller may try again.
+                tracing::info!(
+                    connection = row.id,
+                    "Zoom refused superseded tokens; the connection has new ones"
+                );
+                return Err(TokenError::Transient(
+                    "the Zoom connection changed while it was being refreshed".into(),
+                ));
+            }
             metrics::counter!("rapport_zoom_token_refreshes_total", "outcome" => "grant_dead")
                 .increment(1);
             tracing::warn!(connection = row.id, error = %err, "Zoom refused the refresh: connection needs reconnecting");
