@@ -233,19 +233,28 @@ async fn sign_in(
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
     };
-    let ok = password::verify(form.password.clone(), hash).await;
-    match (ok, user) {
-        (true, Some(user)) => {
+    let ok = password::verify(form.password.clone(), hash.clone()).await;
+    match (ok, user, hash) {
+        (true, Some(user), Some(hash)) => {
+            let Some(cookie) = session::start_after_password(
+                &state,
+                user.id,
+                session::presented_id(&state, &jar).as_deref(),
+                &hash,
+            )
+            .await?
+            else {
+                // The password changed while this one was being checked: it is the old one.
+                tracing::warn!(
+                    security_event = "sign_in_failed",
+                    "sign-in failed: password changed during the check"
+                );
+                return Ok(failed("The email or password is not right."));
+            };
             {
                 let mut pooled = state.db.acquire().await?;
                 throttle::record_success(&mut pooled.conn(), &email, &ip).await?;
             }
-            let cookie = session::start(
-                &state,
-                user.id,
-                session::presented_id(&state, &jar).as_deref(),
-            )
-            .await?;
             tracing::info!(security_event = "sign_in", user_id = user.id, "signed in");
             let mut response = Redirect::to(&next).into_response();
             session::set_cookie(&mut response, cookie);

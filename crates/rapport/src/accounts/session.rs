@@ -142,27 +142,64 @@ impl OptionalFromRequestParts<AppState> for CurrentUser {
 }
 
 /// Starts a new session for `user_id` (ending `previous`, the session this browser had, if any)
-/// and returns the cookie header to set.
+/// and returns the cookie header to set. For a user who has just been created; a sign-in uses
+/// [`start_after_password`].
 pub async fn start(
     state: &AppState,
     user_id: i64,
     previous: Option<&str>,
 ) -> Result<HeaderValue, AppError> {
-    let now = state.clock.now();
     let raw_id = crypto::random_token();
     let mut tx = state.db.begin().await?;
+    insert(state, &mut tx, user_id, previous, &raw_id).await?;
+    tx.commit().await?;
+    cookie_for(state, raw_id)
+}
+
+/// [`start`] for a sign-in whose password was checked against `verified_hash`: `None` when the
+/// password changed since it was read. The check and the session are one transaction, so a
+/// password reset, which ends every session of the user, cannot commit between them and leave
+/// a session opened with the old password (on PostgreSQL the check locks the user's row until
+/// the session is stored, and the reset's later `DELETE` sees it).
+pub async fn start_after_password(
+    state: &AppState,
+    user_id: i64,
+    previous: Option<&str>,
+    verified_hash: &str,
+) -> Result<Option<HeaderValue>, AppError> {
+    let raw_id = crypto::random_token();
+    let mut tx = state.db.begin().await?;
+    if !storage::password_is_still(&mut tx.conn(), user_id, verified_hash).await? {
+        return Ok(None);
+    }
+    insert(state, &mut tx, user_id, previous, &raw_id).await?;
+    tx.commit().await?;
+    Ok(Some(cookie_for(state, raw_id)?))
+}
+
+async fn insert(
+    state: &AppState,
+    tx: &mut crate::db::Tx,
+    user_id: i64,
+    previous: Option<&str>,
+    raw_id: &str,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
     if let Some(previous) = previous {
         storage::delete_session(&mut tx.conn(), &crypto::hash_token(previous)).await?;
     }
     storage::insert_session(
         &mut tx.conn(),
-        &crypto::hash_token(&raw_id),
+        &crypto::hash_token(raw_id),
         user_id,
         now,
         now + ABSOLUTE_TIMEOUT,
     )
     .await?;
-    tx.commit().await?;
+    Ok(())
+}
+
+fn cookie_for(state: &AppState, raw_id: String) -> Result<HeaderValue, AppError> {
     let mut cookie = cookies::build(&state.config, cookies::SESSION, raw_id);
     cookie.set_max_age(time::Duration::seconds(ABSOLUTE_TIMEOUT.num_seconds()));
     HeaderValue::from_str(&cookie.to_string()).map_err(AppError::internal)

@@ -128,6 +128,22 @@ pub async fn list_users(conn: &mut Conn<'_>, org_id: i64) -> Result<Vec<UserRow>
     )
 }
 
+/// Whether the user's password hash is still `hash`. Written as an `UPDATE` that changes
+/// nothing so that, on PostgreSQL, it locks the user's row until the transaction ends: a
+/// password change waits for it instead of slipping in between.
+pub async fn password_is_still(
+    conn: &mut Conn<'_>,
+    user_id: i64,
+    hash: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(sql_execute!(
+        conn,
+        "UPDATE users SET password_hash = password_hash WHERE id = $1 AND password_hash = $2",
+        user_id,
+        hash
+    )? == 1)
+}
+
 pub async fn set_password(
     conn: &mut Conn<'_>,
     user_id: i64,
