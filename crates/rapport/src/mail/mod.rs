@@ -226,14 +226,17 @@ pub async fn deliver(state: &AppState, outbox_id: i64) -> Result<(), JobError> {
         Transport::DevMailbox => {
             // Storing and marking sent is one transaction, so the dev mailbox never shows a copy twice.
             let mut tx = state.db.begin().await?;
-            devbox::store(
-                &mut tx.conn(),
-                &state.config.mail_from.to_string(),
-                &row,
-                now,
-            )
-            .await?;
-            mark_sent(&mut tx.conn(), &row, now).await?;
+            // Marked first: if another run of this job (one whose lease ran out) got here first,
+            // nothing is stored twice.
+            if mark_sent(&mut tx.conn(), &row, now).await? {
+                devbox::store(
+                    &mut tx.conn(),
+                    &state.config.mail_from.to_string(),
+                    &row,
+                    now,
+                )
+                .await?;
+            }
             tx.commit().await?;
         }
         Transport::Smtp(smtp) => {
@@ -264,20 +267,24 @@ pub async fn deliver(state: &AppState, outbox_id: i64) -> Result<(), JobError> {
 
 /// Marks the message sent and empties its bodies and attachments: an invitation carries the
 /// meeting's join link and passcode, a password reset its link, and nothing reads them again
-/// (docs/data-inventory.md). The row stays for the timeline and the counts.
+/// (docs/data-inventory.md). The row stays for the timeline and the counts. False when it was
+/// already marked (a second run of the same job): nothing is recorded twice.
 async fn mark_sent(
     conn: &mut Conn<'_>,
     row: &OutboxRow,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sql_execute!(
+) -> Result<bool, sqlx::Error> {
+    let marked = sql_execute!(
         conn,
         "UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = $2, last_error = NULL,
              text_body = '', html_body = '', attachments = '[]'
-         WHERE id = $1",
+         WHERE id = $1 AND state <> 'sent'",
         row.id,
         now
-    )?;
+    )? == 1;
+    if !marked {
+        return Ok(false);
+    }
     if let (Some(org_id), Some(contact_id)) = (row.org_id, row.contact_id) {
         crate::contacts::activity::record(
             conn,
@@ -290,7 +297,7 @@ async fn mark_sent(
         )
         .await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The subjects of a contact's messages that are not sent yet (at most 20, oldest first), for

@@ -327,7 +327,7 @@ pub async fn reschedule(
     // The zone only changes how the time is written, not when the meeting is.
     sql_execute!(
         conn,
-        "UPDATE meetings SET time_zone = $2, updated_at = $3 WHERE id = $1",
+        "UPDATE meetings SET time_zone = $2, updated_at = $3 WHERE id = $1 AND status = 'scheduled'",
         id,
         to.time_zone,
         now
@@ -335,7 +335,7 @@ pub async fn reschedule(
     let n = sql_execute!(
         conn,
         "UPDATE meetings SET topic = $2, start_at = $3, duration_minutes = $4, agenda = $6, ics_sequence = ics_sequence + 1, updated_at = $5
-         WHERE id = $1 AND (topic <> $2 OR start_at <> $3 OR duration_minutes <> $4 OR COALESCE(agenda, '') <> COALESCE($6, ''))",
+         WHERE id = $1 AND status = 'scheduled' AND (topic <> $2 OR start_at <> $3 OR duration_minutes <> $4 OR COALESCE(agenda, '') <> COALESCE($6, ''))",
         id,
         to.topic,
         to.start_at,
