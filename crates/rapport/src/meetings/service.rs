@@ -88,6 +88,12 @@ fn from_zoom(err: zoom_api::Error) -> MeetingError {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ReconcileJob {
     pub meeting_id: i64,
+    /// Queued after Zoom answered the create with an unknown outcome: the call is over, so
+    /// nothing Zoom lists later can still be on its way. False for the safety net queued with
+    /// the pending record (and for jobs queued before this field existed), which may run while
+    /// a slow create is still in flight.
+    #[serde(default)]
+    pub call_over: bool,
 }
 
 /// The outcome of a schedule request.
@@ -180,7 +186,10 @@ pub async fn schedule(
             &mut tx.conn(),
             Some(user.org_id),
             JobKind::ReconcileMeeting,
-            &ReconcileJob { meeting_id: id },
+            &ReconcileJob {
+                meeting_id: id,
+                call_over: false,
+            },
             now + in_flight_bound(state),
             now,
             6,
@@ -220,7 +229,10 @@ pub async fn schedule(
                 &mut tx.conn(),
                 Some(user.org_id),
                 JobKind::ReconcileMeeting,
-                &ReconcileJob { meeting_id: id },
+                &ReconcileJob {
+                    meeting_id: id,
+                    call_over: true,
+                },
                 now,
                 6,
             )
@@ -402,6 +414,34 @@ pub async fn reconcile(state: &AppState, job: ReconcileJob) -> Result<(), JobErr
         tracing::info!(
             meeting = meeting.id,
             "adopted the Zoom meeting created before the connection dropped"
+        );
+        return Ok(());
+    }
+    // The job is due once the create is certainly over, but that bound is counted from before
+    // the request waited for the writer and the pools (each bounded, at 10 s). A record this
+    // young may belong to a create still in flight: failing it now would leave Zoom's meeting
+    // orphaned and the user told it was scheduled. Look again once it is old enough, in a job
+    // of its own (a retry could use up this one's attempts first and leave the record pending).
+    let now = state.clock.now();
+    let settled_by = meeting.created_at + in_flight_bound(state) + chrono::Duration::minutes(1);
+    if !job.call_over && now < settled_by {
+        let mut pooled = state.db.acquire().await?;
+        jobs::enqueue_at(
+            &mut pooled.conn(),
+            Some(meeting.org_id),
+            JobKind::ReconcileMeeting,
+            &ReconcileJob {
+                meeting_id: meeting.id,
+                call_over: false,
+            },
+            settled_by,
+            now,
+            6,
+        )
+        .await?;
+        tracing::info!(
+            meeting = meeting.id,
+            "Zoom has no such meeting yet; looking again once the create is certainly over"
         );
         return Ok(());
     }

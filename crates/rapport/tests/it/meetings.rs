@@ -1391,3 +1391,93 @@ both_databases!(
         not_startable_or_reschedulable(&app, &ada, soon.id).await;
     }
 );
+
+both_databases!(
+    a_reconciliation_that_comes_early_looks_again_before_failing_the_meeting,
+    |app: TestApp| async move {
+        use rapport::meetings::service::{ReconcileJob, reconcile};
+        use rapport::meetings::storage::{NewMeeting, insert_pending};
+        let ada = browser_with_org(&app, "Ada Lovelace", HOST, "Analytical Engines").await;
+        connect_zoom(&app, &ada, "ada.zoom@example.com", Plan::Licensed).await;
+        let contact = create_contact(
+            &ada,
+            &app.base,
+            &[("name", "Grace Hopper"), ("email", "grace@example.com")],
+        )
+        .await;
+        let org_id = kit::scalar(&app, "SELECT id FROM organizations").await;
+        let user_id = kit::scalar(&app, "SELECT id FROM users").await;
+        // A pending record whose create Zoom has not answered: as the schedule form leaves it
+        // while its call to Zoom is still in flight.
+        let created = app.state.clock.now();
+        let mut tx = app.state.db.begin().await.unwrap();
+        let id = insert_pending(
+            &mut tx.conn(),
+            &NewMeeting {
+                org_id,
+                host_user_id: user_id,
+                contact_id: contact,
+                topic: "Still being created",
+                agenda: None,
+                start_at: created + chrono::Duration::days(2),
+                time_zone: "Europe/Paris",
+                duration_minutes: 30,
+                invite_contact: true,
+                record_cloud: false,
+                idempotency_key: "early-reconcile",
+                ics_uid: "early-reconcile@rapport.test",
+            },
+            created,
+        )
+        .await
+        .unwrap()
+        .expect("inserted");
+        tx.commit().await.unwrap();
+        let pending = format!("meetings WHERE id = {id} AND status = 'pending'");
+        let failed = format!("meetings WHERE id = {id} AND status = 'failed'");
+
+        // Zoom has no such meeting yet, but the record is seconds old: not failed, looked at
+        // again once the create is certainly over.
+        reconcile(
+            &app.state,
+            ReconcileJob {
+                meeting_id: id,
+                call_over: false,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            kit::count(&app, &pending).await,
+            1,
+            "failed while the create may be in flight"
+        );
+        assert_eq!(
+            kit::count(
+                &app,
+                "jobs WHERE kind = 'reconcile_meeting' AND state = 'queued'"
+            )
+            .await,
+            1,
+            "no later look queued"
+        );
+
+        // Later, Zoom still has nothing: the attempt is marked failed, for the user to retry.
+        app.state.clock.advance(chrono::Duration::minutes(10));
+        reconcile(
+            &app.state,
+            ReconcileJob {
+                meeting_id: id,
+                call_over: false,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            kit::count(&app, &failed).await,
+            1,
+            "not failed once old enough"
+        );
+        assert!(sim(&app).meetings().is_empty());
+    }
+);
