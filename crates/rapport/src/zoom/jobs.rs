@@ -30,14 +30,17 @@ pub struct WebhookJob {
 }
 
 /// Deletes a connection and every value in Rapport that came from Zoom through it, and notes it
-/// on the organization's activity log. Call inside a transaction.
+/// on the organization's activity log. Call inside a transaction. Returns false, having done
+/// nothing, when the connection was already gone (purged by a concurrent job or request).
 pub async fn purge_connection(
     conn: &mut Conn<'_>,
     connection: &ConnectionRow,
     why: &str,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    storage::delete(conn, connection.id).await?;
+) -> Result<bool, sqlx::Error> {
+    if !storage::delete(conn, connection.id).await? {
+        return Ok(false);
+    }
     // Jobs carry Zoom identifiers too (webhook bodies name the host, the account and sometimes
     // the email), and a dead or retrying one would keep them: they go with the connection.
     // The account id is shared by every user of a Zoom account: kept while another is linked.
@@ -63,7 +66,7 @@ pub async fn purge_connection(
         now,
     )
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Revokes a grant at Zoom. Zoom answers 200 also for a token that is already dead, and a dead
@@ -118,14 +121,21 @@ pub async fn handle_webhook(state: &AppState, job: WebhookJob) -> Result<(), Job
             };
             let now = state.clock.now();
             let mut tx = state.db.begin().await?;
-            if let Some(connection) = storage::by_external_user(&mut tx.conn(), zoom_user).await? {
-                purge_connection(
+            let connection = storage::by_external_user(&mut tx.conn(), zoom_user)
+                .await?
+                // A grant made after the deauthorization is not the one Zoom ended: the user
+                // disconnected (Rapport's revoke makes Zoom send this event) or removed the app,
+                // then connected again before this event was applied.
+                .filter(|c| d.deauthorization_time.is_none_or(|t| c.connected_at < t));
+            if let Some(connection) = connection
+                && purge_connection(
                     &mut tx.conn(),
                     &connection,
                     "the app was removed in Zoom",
                     now,
                 )
-                .await?;
+                .await?
+            {
                 tracing::info!(
                     security_event = "zoom_deauthorized",
                     user_id = connection.user_id,
@@ -204,14 +214,20 @@ pub async fn maintenance(state: &AppState) -> Result<(), sqlx::Error> {
     .await?;
     let cutoff = now - Duration::days(i64::from(state.config.zoom_retention_days));
     for id in storage::stale(&mut tx.conn(), cutoff).await? {
-        if let Some(connection) = storage::by_id(&mut tx.conn(), id).await? {
-            purge_connection(
+        // Read again and checked again: on PostgreSQL a reconnect may have committed since the
+        // list was read, and a reconnected connection is not stale.
+        let connection = storage::by_id(&mut tx.conn(), id).await?.filter(|c| {
+            !c.is_active() && c.needs_reconnect_since.is_some_and(|since| since < cutoff)
+        });
+        if let Some(connection) = connection
+            && purge_connection(
                 &mut tx.conn(),
                 &connection,
                 "not reconnected within the retention period",
                 now,
             )
-            .await?;
+            .await?
+        {
             tracing::info!(
                 user_id = connection.user_id,
                 "Zoom data of an unreconnected connection deleted"

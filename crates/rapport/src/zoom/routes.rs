@@ -371,13 +371,23 @@ async fn disconnect(
     };
     let token = reseal(&connection.access_token, &access_context(user.user_id));
     let sealed_refresh = reseal(&connection.refresh_token, &refresh_context(user.user_id));
-    crate::zoom::jobs::purge_connection(
+    let purged = crate::zoom::jobs::purge_connection(
         &mut tx.conn(),
         &connection,
         "disconnected by the user",
         now,
     )
     .await?;
+    if !purged {
+        // A second submit of the form, or a deauthorization, got there first: the grant's
+        // revoke (if any) is already queued.
+        return Ok(flash::redirect(
+            &state.config,
+            "/settings",
+            FlashKind::Info,
+            "Zoom was not connected.",
+        ));
+    }
     if let Some(sealed_token) = token {
         jobs::enqueue(
             &mut tx.conn(),

@@ -192,7 +192,8 @@ pub async fn upsert(
              access_token = excluded.access_token, refresh_token = excluded.refresh_token,
              access_expires_at = excluded.access_expires_at, api_url = excluded.api_url, status = 'active',
              status_reason = NULL, needs_reconnect_since = NULL, version = connections.version + 1,
-             refresh_lease_until = NULL, refresh_lease_owner = NULL, updated_at = excluded.updated_at
+             refresh_lease_until = NULL, refresh_lease_owner = NULL, connected_at = excluded.connected_at,
+             updated_at = excluded.updated_at
          RETURNING id",
         g.org_id,
         g.user_id,

@@ -1363,3 +1363,45 @@ both_databases!(debug_output_holds_no_token, |app: TestApp| async move {
     assert!(!debug.contains(&webhook_secret(&app)));
     assert!(!debug.contains(sim(&app).apps()[0].client_secret.as_str()));
 });
+
+both_databases!(
+    a_deauthorization_older_than_the_grant_leaves_the_new_connection_alone,
+    |app: TestApp| async move {
+        use rapport::zoom::jobs::{WebhookJob, handle_webhook};
+        app.sign_up("Ada", "ada@example.com", "Ada Co").await;
+        connect(&app, &app.client, "ada.zoom@example.com", Plan::Basic).await;
+        let zoom_user = sim(&app).user_by_email("ada.zoom@example.com").unwrap().id;
+        let deauthorized = |at: chrono::DateTime<chrono::Utc>| WebhookJob {
+            body: serde_json::json!({
+                "event": "app_deauthorized",
+                "event_ts": at.timestamp_millis(),
+                "payload": {
+                    "user_id": zoom_user,
+                    "deauthorization_time": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                }
+            })
+            .to_string(),
+        };
+        // The app was removed (or Rapport revoked the grant on a disconnect) a minute before
+        // this connection was made; the event is applied only now. The new grant stays.
+        let before = app.state.clock.now() - chrono::Duration::minutes(1);
+        handle_webhook(&app.state, deauthorized(before))
+            .await
+            .unwrap();
+        assert_eq!(
+            count(&app, "connections").await,
+            1,
+            "the new grant was purged"
+        );
+        assert!(!settings(&app, &app.client).await.contains("Connect Zoom"));
+
+        // Removed after this connection was made: its Zoom data goes.
+        app.state.clock.advance(chrono::Duration::minutes(5));
+        let after = app.state.clock.now();
+        handle_webhook(&app.state, deauthorized(after))
+            .await
+            .unwrap();
+        assert_eq!(count(&app, "connections").await, 0);
+        assert!(settings(&app, &app.client).await.contains("Connect Zoom"));
+    }
+);
