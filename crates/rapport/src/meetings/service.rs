@@ -103,6 +103,9 @@ pub enum Scheduled {
     AlreadySubmitted(i64),
     /// Zoom did not answer; reconciliation will settle it.
     Unknown(i64),
+    /// The same form was submitted before, and that send failed: nothing was scheduled. (The
+    /// browser shows the last answer, so a double click must not hide the first one's error.)
+    FirstSendFailed,
 }
 
 fn ics_uid(state: &AppState) -> String {
@@ -172,11 +175,11 @@ pub async fn schedule(
         let Some(id) = inserted else {
             let existing =
                 storage::by_idempotency_key(&mut tx.conn(), user.org_id, idempotency_key).await?;
+            drop(tx);
             return match existing {
-                Some(e) => Ok(Scheduled::AlreadySubmitted(e.id)),
-                None => Err(MeetingError::Internal(
-                    "idempotency key conflict without a meeting".into(),
-                )),
+                Some(first) => settle_duplicate(state, first).await,
+                // The first send failed and left nothing behind between our insert and our read.
+                None => Ok(Scheduled::FirstSendFailed),
             };
         };
         // If this process dies after Zoom created the meeting but before its answer is stored,
@@ -249,6 +252,32 @@ pub async fn schedule(
             forget_pending(state, id, safety_net).await?;
             Err(from_zoom(err))
         }
+    }
+}
+
+/// Answers a repeated send of the schedule form once the first send has settled, as the first
+/// would have: a double click's second request is the one the browser shows. Waits (without
+/// holding a transaction) for at most as long as the first send's call to Zoom can take.
+async fn settle_duplicate(state: &AppState, first: MeetingRow) -> Result<Scheduled, MeetingError> {
+    let id = first.id;
+    let patience = in_flight_bound(state)
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(30));
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut current = Some(first);
+    loop {
+        match &current {
+            None => return Ok(Scheduled::FirstSendFailed),
+            Some(m) if m.status == "failed" => return Ok(Scheduled::FirstSendFailed),
+            Some(m) if m.status != "pending" => return Ok(Scheduled::AlreadySubmitted(m.id)),
+            Some(_) if tokio::time::Instant::now() >= deadline => {
+                return Ok(Scheduled::Unknown(id));
+            }
+            Some(_) => {}
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let mut pooled = state.db.acquire().await?;
+        current = storage::by_id(&mut pooled.conn(), id).await?;
     }
 }
 

@@ -490,6 +490,43 @@ both_databases!(
 );
 
 both_databases!(
+    a_double_click_whose_first_send_fails_shows_the_failure,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        // Zoom takes its time, then refuses the first create (the user's daily limit).
+        let create = |action: FaultAction| {
+            Fault::new(action)
+                .on("POST", "/v2/users/me/meetings")
+                .times(1)
+        };
+        sim(&app).inject(create(FaultAction::Latency { ms: 800 }));
+        sim(&app).inject(create(FaultAction::RateLimit {
+            limit_type: zoom_sim::RateLimitKind::Daily,
+            retry_after: Default::default(),
+            retry_after_secs: None,
+        }));
+        let (csrf, key) = schedule_form(&app, &ada, contact).await;
+        let fields = with(&[("topic", "Double click")]);
+        let first = post_schedule(&app, &ada, contact, &fields, &csrf, &key);
+        let second = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            post_schedule(&app, &ada, contact, &fields, &csrf, &key).await
+        };
+        let (first, second) = tokio::join!(first, second);
+        assert_eq!(first.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(kit::unescape(&first.text().await.unwrap()).contains("daily limit"));
+        // The second send, the answer the browser shows, does not claim a meeting exists.
+        assert_eq!(second.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = kit::unescape(&second.text().await.unwrap());
+        assert!(!page.contains("already scheduled"), "{page}");
+        assert!(page.contains("the first send failed"), "{page}");
+        assert!(page.contains("value=\"Double click\""), "typed values kept");
+        assert_eq!(kit::count(&app, "meetings").await, 0, "nothing stored");
+        assert!(sim(&app).meetings().is_empty(), "nothing in Zoom");
+    }
+);
+
+both_databases!(
     zoom_errors_leave_nothing_behind,
     |app: TestApp| async move {
         let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
