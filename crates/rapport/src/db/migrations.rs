@@ -25,6 +25,7 @@ pub const SQLITE: &[(&str, &str)] = embed!("sqlite":
     "0007_search_walk_index.sql",
     "0008_search_match_sort_index.sql",
     "0009_outbox_after_sending.sql",
+    "0010_meeting_cancel_requested.sql",
 );
 
 /// (file name, SQL) of each PostgreSQL migration, in order.
@@ -35,6 +36,7 @@ pub const POSTGRES: &[(&str, &str)] = embed!("postgres":
     "0004_meeting_settings.sql",
     "0005_contacts_at_scale.sql",
     "0006_outbox_after_sending.sql",
+    "0007_meeting_cancel_requested.sql",
 );
 
 /// A migrator for the given files, named `<version>_<description>.sql` as sqlx expects.

@@ -592,6 +592,13 @@ pub async fn cancel(state: &AppState, meeting: &MeetingRow) -> Result<(), Meetin
         .and_then(|z| z.parse::<u64>().ok())
     {
         let token = tokens::access_token(state, meeting.host_user_id).await?;
+        // Zoom sends meeting.deleted for this delete, and it may be applied before the
+        // cancellation below is recorded: marked first, it is recognized as this cancellation.
+        {
+            let mut pooled = state.db.acquire().await?;
+            storage::note_cancel_requested(&mut pooled.conn(), meeting.id, Some(state.clock.now()))
+                .await?;
+        }
         match state
             .zoom
             .api
@@ -599,11 +606,22 @@ pub async fn cancel(state: &AppState, meeting: &MeetingRow) -> Result<(), Meetin
             .await
         {
             Ok(()) | Err(zoom_api::Error::NotFound { .. }) => {}
-            Err(err) => return Err(from_zoom(err)),
+            Err(err) => {
+                let mut pooled = state.db.acquire().await?;
+                storage::note_cancel_requested(&mut pooled.conn(), meeting.id, None).await?;
+                return Err(from_zoom(err));
+            }
         }
     }
-    record_cancellation(state, meeting.id, true, "cancelled in Rapport").await
+    record_cancellation(state, meeting.id, true, CANCELLED_IN_RAPPORT).await
 }
+
+const CANCELLED_IN_RAPPORT: &str = "cancelled in Rapport";
+
+/// How long after Rapport set out to delete a meeting Zoom's `meeting.deleted` is taken as that
+/// delete's echo. Past it (the process died between the mark and the delete), a delete made in
+/// Zoom is treated as one.
+const OWN_DELETE_ECHO: chrono::Duration = chrono::Duration::minutes(10);
 
 /// Marks a meeting cancelled and tells the contact (when they were invited and `notify`).
 pub async fn record_cancellation(
@@ -656,6 +674,20 @@ pub async fn apply_zoom_event(
     match &event.kind {
         EventKind::MeetingDeleted(e) => {
             if let Some(m) = find(e.object.id).await? {
+                let own_delete = {
+                    let mut pooled = state.db.acquire().await?;
+                    storage::cancel_requested_at(&mut pooled.conn(), m.id)
+                        .await?
+                        .is_some_and(|at| now - at < OWN_DELETE_ECHO)
+                };
+                if own_delete {
+                    // The echo of Rapport's own cancel, applied before the cancel recorded
+                    // itself: the contact is told, as for any cancellation made in Rapport.
+                    record_cancellation(state, m.id, true, CANCELLED_IN_RAPPORT)
+                        .await
+                        .map_err(|e| JobError::Retry(e.to_string()))?;
+                    return Ok(());
+                }
                 // The host may have told the contact themselves (Settings → Meetings).
                 let notify = {
                     let mut pooled = state.db.acquire().await?;

@@ -346,6 +346,38 @@ pub async fn reschedule(
     Ok(n == 1)
 }
 
+/// Notes that Rapport is about to delete the meeting in Zoom (`Some(now)`), or that the delete
+/// did not happen after all (`None`): Zoom's `meeting.deleted` for it is then known as
+/// Rapport's own cancellation, whichever is applied first.
+pub async fn note_cancel_requested(
+    conn: &mut Conn<'_>,
+    id: i64,
+    at: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    sql_execute!(
+        conn,
+        "UPDATE meetings SET cancel_requested_at = $2 WHERE id = $1",
+        id,
+        at
+    )?;
+    Ok(())
+}
+
+/// When Rapport last set out to delete the meeting in Zoom, if it did.
+pub async fn cancel_requested_at(
+    conn: &mut Conn<'_>,
+    id: i64,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    Ok(sql_scalar!(
+        conn,
+        Option<DateTime<Utc>>,
+        fetch_optional,
+        "SELECT cancel_requested_at FROM meetings WHERE id = $1",
+        id
+    )?
+    .flatten())
+}
+
 pub async fn mark_cancelled(
     conn: &mut Conn<'_>,
     id: i64,

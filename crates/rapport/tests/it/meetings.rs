@@ -1518,3 +1518,59 @@ both_databases!(
         assert!(sim(&app).meetings().is_empty());
     }
 );
+
+both_databases!(
+    a_cancel_in_rapport_reaches_the_contact_even_when_zooms_echo_is_applied_first,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        // The host chose not to email contacts about deletions made in Zoom itself.
+        let r = submit_with(&ada, &app.base, "/settings", "/settings/meetings", &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        schedule(&app, &ada, contact, &[("topic", "Echo")]).await;
+        let m = only_meeting(&app).await;
+        let zoom_id = m.zoom_meeting_id.clone().unwrap();
+        settle(&app).await;
+        // Zoom deletes at once and sends its meeting.deleted, but answers Rapport late: the
+        // webhook is applied before Rapport records its own cancellation.
+        sim(&app).inject(
+            Fault::new(FaultAction::SlowAnswer { ms: 1500 })
+                .on("DELETE", &format!("/v2/meetings/{zoom_id}"))
+                .times(1),
+        );
+        let cancel = async {
+            let r = submit_with(
+                &ada,
+                &app.base,
+                "/contacts",
+                &format!("/meetings/{}/cancel", m.id),
+                &[],
+            )
+            .await;
+            (r, std::time::Instant::now())
+        };
+        let echo_applied = async {
+            kit::eventually(10, || async {
+                app.drain_jobs().await;
+                meeting(&app, m.id).await.status == "cancelled"
+            })
+            .await;
+            std::time::Instant::now()
+        };
+        let ((r, answered), applied) = tokio::join!(cancel, echo_applied);
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(
+            applied < answered,
+            "Zoom's meeting.deleted was not applied before Rapport heard back"
+        );
+        let mail = mailbox(&app).await;
+        assert!(
+            mail.iter()
+                .any(|m| m.subject.starts_with("Cancelled: Echo")),
+            "a cancellation made in Rapport reaches the contact: {:?}",
+            mail.iter().map(|m| &m.subject).collect::<Vec<_>>()
+        );
+        let (_, page) = get_text(&ada, &app.base, &format!("/contacts/{contact}")).await;
+        assert!(page.contains("cancelled in Rapport"), "{page}");
+        assert!(!page.contains("the contact was not emailed"), "{page}");
+    }
+);
