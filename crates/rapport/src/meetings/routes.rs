@@ -257,26 +257,14 @@ async fn create(
             FlashKind::Info,
             "Zoom did not answer in time. Rapport is checking whether the meeting was created and will finish it or mark it failed in a moment; do not schedule it again.",
         )),
-        Ok(Scheduled::FirstSendFailed) => {
-            let form = MeetingForm {
-                idempotency_key: crate::crypto::random_token(),
-                ..form
-            };
-            Ok(rerender(
-                layout,
-                contact,
-                form,
-                FieldErrors::new(),
-                Some(
-                    "This form was sent twice and the first send failed, so nothing was scheduled. Check the details and schedule again."
-                        .to_owned(),
-                ),
-                connection,
-            ))
-        }
         Err(MeetingError::Database(e)) => Err(e.into()),
         Err(MeetingError::Internal(e)) => Err(AppError::Internal(e)),
-        Err(e) => {
+        failed @ (Ok(Scheduled::FirstSendFailed) | Err(_)) => {
+            let message = match failed {
+                Err(e) => e.to_string(),
+                _ => "This form was sent twice and the first send failed, so nothing was scheduled. Check the details and schedule again.".to_owned(),
+            };
+            // Sent again, the form is a new attempt: it gets a key of its own.
             let form = MeetingForm {
                 idempotency_key: crate::crypto::random_token(),
                 ..form
@@ -286,7 +274,7 @@ async fn create(
                 contact,
                 form,
                 FieldErrors::new(),
-                Some(e.to_string()),
+                Some(message),
                 connection,
             ))
         }
