@@ -489,22 +489,29 @@ both_databases!(
     }
 );
 
+/// `action` on the next meeting create Zoom receives.
+fn on_next_create(action: FaultAction) -> Fault {
+    Fault::new(action)
+        .on("POST", "/v2/users/me/meetings")
+        .times(1)
+}
+
+/// Zoom's answer when the user has reached their daily limit of meeting creates.
+fn daily_limit() -> FaultAction {
+    FaultAction::RateLimit {
+        limit_type: zoom_sim::RateLimitKind::Daily,
+        retry_after: Default::default(),
+        retry_after_secs: None,
+    }
+}
+
 both_databases!(
     a_double_click_whose_first_send_fails_shows_the_failure,
     |app: TestApp| async move {
         let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
         // Zoom takes its time, then refuses the first create (the user's daily limit).
-        let create = |action: FaultAction| {
-            Fault::new(action)
-                .on("POST", "/v2/users/me/meetings")
-                .times(1)
-        };
-        sim(&app).inject(create(FaultAction::Latency { ms: 800 }));
-        sim(&app).inject(create(FaultAction::RateLimit {
-            limit_type: zoom_sim::RateLimitKind::Daily,
-            retry_after: Default::default(),
-            retry_after_secs: None,
-        }));
+        sim(&app).inject(on_next_create(FaultAction::Latency { ms: 800 }));
+        sim(&app).inject(on_next_create(daily_limit()));
         let (csrf, key) = schedule_form(&app, &ada, contact).await;
         let fields = with(&[("topic", "Double click")]);
         let first = post_schedule(&app, &ada, contact, &fields, &csrf, &key);
@@ -530,17 +537,8 @@ both_databases!(
     zoom_errors_leave_nothing_behind,
     |app: TestApp| async move {
         let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
-        let create = |action: FaultAction| {
-            Fault::new(action)
-                .on("POST", "/v2/users/me/meetings")
-                .times(1)
-        };
         // A per-user daily limit: the reset time is mentioned.
-        sim(&app).inject(create(FaultAction::RateLimit {
-            limit_type: zoom_sim::RateLimitKind::Daily,
-            retry_after: Default::default(),
-            retry_after_secs: None,
-        }));
+        sim(&app).inject(on_next_create(daily_limit()));
         let r = schedule(&app, &ada, contact, &[("topic", "Daily limit")]).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let page = kit::unescape(&r.text().await.unwrap());
@@ -549,7 +547,7 @@ both_databases!(
         assert!(page.contains("value=\"Daily limit\""), "typed values kept");
 
         // An invalid access token: reconnect.
-        sim(&app).inject(create(FaultAction::Error {
+        sim(&app).inject(on_next_create(FaultAction::Error {
             status: 401,
             body: Some(r#"{"code":124,"message":"Invalid access token."}"#.into()),
         }));
