@@ -189,38 +189,58 @@ pub async fn list(
             .map(|row| row.row)
             .collect()),
         // SQLite: terms of three characters or more go through the trigram index
-        // (migrations 0005 and 0006), so the cost follows the organization's matches, not its
-        // contacts; unless the term matches so many that walking the contacts in name order
-        // finds a page sooner (below). PostgreSQL's planner picks its trigram index
-        // (migration 0005) for the LIKE below.
+        // (migrations 0005, 0006 and 0011), so the cost follows the page, not the
+        // organization's contacts; unless the term matches so many that walking the contacts
+        // in name order finds a page sooner (below). PostgreSQL's planner picks its trigram
+        // index (migration 0005) for the LIKE below.
         Some(Search {
             term: q,
             org_contacts,
         }) if conn.is_sqlite() && q.chars().count() >= 3 => {
             let phrase = format!("\"{}\"", q.to_lowercase().replace('"', "\"\""));
-            // The organization's entries: rowids (org_id << 32) + contact id (migration 0006).
-            let first_rowid = org_id << 32;
-            let last_rowid = first_rowid + i64::from(u32::MAX);
-            // One statement reads at most COMMON_TERM_MATCHES of the organization's matches,
-            // keeps them (MATERIALIZED), and returns the page from them with how many there
-            // were. At the threshold it returns nothing without reading their rows (SQLite
-            // tests the constant condition once, before the join), and the walk answers.
-            // The matches are sorted on the (id, org_id, sort_key) index (migration 0008), not
-            // on their rows: only the page's rows are read. CROSS JOIN fixes the order: matches
-            // first, then their index entries (left to itself SQLite walked the organization's
-            // name index and probed the matches for each contact).
+            // The organization's entries (migration 0011), from the bucket of the cursor's
+            // name: every contact after the cursor is in that bucket or a later one.
+            let org_rowids = org_id << SEARCH_ORG_SHIFT;
+            let first_rowid = org_rowids | (search_bucket(&after_key) << SEARCH_BUCKET_SHIFT);
+            let last_rowid = org_rowids | ((1 << SEARCH_ORG_SHIFT) - 1);
+            // One statement, three steps:
+            // - `last`: the matches come in rowid order, so in bucket order; the page's
+            //   `limit`-th match after the cursor says which bucket the page ends in, and no
+            //   contact of a later bucket sorts before it. Past the end of that bucket nothing
+            //   is read. (No such match: the page is every match after the cursor.)
+            // - `m`: the matches up to the end of that bucket, at most COMMON_TERM_MATCHES
+            //   (MATERIALIZED: read once). At the threshold the statement returns nothing
+            //   without reading their rows (SQLite tests the constant condition once, before
+            //   the join), and the walk answers: a bucket holding that many matches (names all
+            //   beginning alike, or beyond ASCII) is where the walk is quicker.
+            // - `page`: the matches sorted on the (search_rowid, org_id, sort_key, id) index,
+            //   not on their rows, and the page's 50 rows read.
+            // CROSS JOIN fixes the order: matches first, then their index entries (left to
+            // itself SQLite walked the organization's name index and probed the matches).
             let page = sql_as!(
                 conn,
                 // The last column: how many matches the page was chosen from.
                 WithLast<ContactListItem, i64>,
                 fetch_all,
-                "WITH m AS MATERIALIZED (
+                "WITH last AS MATERIALIZED (
+                     SELECT coalesce(
+                         (SELECT s.rowid
+                          FROM contacts_search AS s
+                          CROSS JOIN contacts AS k INDEXED BY contacts_search_rowid
+                               ON k.search_rowid = s.rowid
+                          WHERE s.contacts_search MATCH $5 AND s.rowid BETWEEN $6 AND $7
+                            AND k.org_id = $1 AND (k.sort_key, k.id) > ($2, $3)
+                          ORDER BY s.rowid LIMIT 1 OFFSET $4 - 1) | $9,
+                         $7) AS rowid),
+                 m AS MATERIALIZED (
                      SELECT rowid FROM contacts_search
-                     WHERE contacts_search MATCH $5 AND rowid BETWEEN $6 AND $7 LIMIT $8),
+                     WHERE contacts_search MATCH $5
+                       AND rowid BETWEEN $6 AND (SELECT rowid FROM last)
+                     LIMIT $8),
                  page AS MATERIALIZED (
                      SELECT k.id, k.sort_key
-                     FROM m CROSS JOIN contacts AS k INDEXED BY contacts_id_org_sort
-                          ON k.id = m.rowid - $6
+                     FROM m CROSS JOIN contacts AS k INDEXED BY contacts_search_rowid
+                          ON k.search_rowid = m.rowid
                      WHERE (SELECT count(*) FROM m) < $8
                        AND k.org_id = $1
                        AND (k.sort_key, k.id) > ($2, $3)
@@ -236,7 +256,8 @@ pub async fn list(
                 &phrase,
                 first_rowid,
                 last_rowid,
-                COMMON_TERM_MATCHES
+                COMMON_TERM_MATCHES,
+                (1_i64 << SEARCH_BUCKET_SHIFT) - 1
             )?;
             let matches = match page.first() {
                 Some(row) => row.last,
@@ -251,7 +272,7 @@ pub async fn list(
                          SELECT rowid FROM contacts_search
                          WHERE contacts_search MATCH $1 AND rowid BETWEEN $2 AND $3 LIMIT $4)",
                     &phrase,
-                    first_rowid,
+                    org_rowids,
                     last_rowid,
                     COMMON_TERM_MATCHES
                 )?,
@@ -332,6 +353,35 @@ async fn page_with_count(
 /// many matches is common enough that the walk fills a page within a few thousand entries in
 /// an organization of up to a million contacts (benchmark growth table, docs/benchmarks.md).
 const COMMON_TERM_MATCHES: i64 = 2_000;
+
+/// Where a contact's entry sits in SQLite's search index (migration 0011): rowid = org_id <<
+/// 40 | bucket << 25 | the contact's number in its organization.
+const SEARCH_ORG_SHIFT: u32 = 40;
+const SEARCH_BUCKET_SHIFT: u32 = 25;
+
+/// The bucket of a sort key in SQLite's search index, as migration 0011's `search_rowid`
+/// computes it: five bits for each of the first three characters, from a map that never puts
+/// a later character in a lower level. Only a-z have a level each; after the first character
+/// that shares its level with others, the rest count as none. So a name that sorts first
+/// never has a higher bucket.
+pub fn search_bucket(sort_key: &str) -> i64 {
+    let mut chars = sort_key.chars();
+    let mut distinct = true;
+    (0..3).fold(0, |bucket, _| {
+        let level = match chars.next().map(u32::from) {
+            _ if !distinct => 0,
+            None => 0,
+            Some(c) if c < u32::from('0') => 1,
+            Some(c) if c <= u32::from('9') => 2,
+            Some(c) if c < u32::from('a') => 3,
+            Some(c) if c <= u32::from('z') => i64::from(c) - 93,
+            Some(c) if c < 128 => 30,
+            Some(_) => 31,
+        };
+        distinct = (4..=29).contains(&level);
+        (bucket << 5) | level
+    })
+}
 
 /// The organization's contacts in name order whose search text contains `q`, from the cursor.
 /// SQLite tests `search_text` in the name-order index (migration 0007) and reads a row only

@@ -26,6 +26,7 @@ pub const SQLITE: &[(&str, &str)] = embed!("sqlite":
     "0008_search_match_sort_index.sql",
     "0009_outbox_after_sending.sql",
     "0010_meeting_cancel_requested.sql",
+    "0011_search_in_name_order.sql",
 );
 
 /// (file name, SQL) of each PostgreSQL migration, in order.

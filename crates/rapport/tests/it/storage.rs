@@ -48,7 +48,10 @@ async fn schema_of(app: &TestApp) -> std::collections::BTreeSet<(String, String,
              FROM sqlite_master m JOIN pragma_table_info(m.name) p
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'
                -- SQLite's trigram search index; PostgreSQL's is an index, not a table.
-               AND m.name NOT LIKE 'contacts_search%'"
+               AND m.name NOT LIKE 'contacts_search%'
+               -- and the numbering that places a contact in it (migration 0011).
+               AND NOT (m.name = 'contacts' AND p.name = 'search_seq')
+               AND NOT (m.name = 'organizations' AND p.name = 'contacts_created')"
         ),
         Db::Postgres => rapport::sql_as!(
             &mut conn,
@@ -323,6 +326,225 @@ async fn sqlite_search_gives_the_same_pages_for_common_and_rare_terms() {
                 "{term}, second page"
             );
         }
+    }
+}
+
+/// The search index's rowids put a contact in a bucket by the first characters of its name
+/// (migration 0011), and a search reads only up to the bucket its page ends in. Every page,
+/// followed cursor by cursor to the end, is the one filtering and sorting by hand gives: with
+/// names from every bucket (punctuation, digits, accents, other scripts), after renames that
+/// move contacts to another bucket and after deletions, and never with another organization's
+/// contacts.
+#[tokio::test]
+async fn sqlite_search_pages_in_name_order_across_buckets() {
+    use rapport::contacts::storage::{Cursor, Search, list};
+    let dir = tempfile::tempdir().unwrap();
+    let (db, pool) = sqlite_in(dir.path()).await;
+    db.migrate().await.unwrap();
+    let firsts = [
+        "Aaron",
+        "Ada",
+        "Adam",
+        "Al",
+        "Ann",
+        "Anna",
+        "Annabel",
+        "Bo",
+        "Ben",
+        "Émile",
+        "Zoë",
+        "Zed",
+        "Ølaf",
+        "Ωmega",
+        "日本",
+        "O'Brien",
+        "'Quoted'",
+        "007",
+        "42nd",
+        "Mary",
+        "Max",
+        "Maxine",
+        "Mo",
+        "Smith",
+        "Xi",
+        "~Tilde",
+        "Ann-Marie",
+        "Al Smith",
+    ];
+    let lasts = ["Smith", "Smithson", "Jones", "Annan", "Blacksmith", "Ng"];
+    let mut tx = pool.begin().await.unwrap();
+    for org in [1, 2] {
+        insert_org(&mut *tx, org).await;
+    }
+    let mut mine: Vec<(i64, String)> = Vec::new();
+    for i in 0..1_500_usize {
+        let name = format!(
+            "{} {}",
+            firsts[(i * 7) % firsts.len()],
+            lasts[(i * 11 / 3) % lasts.len()]
+        );
+        for org in [1, 2] {
+            if org == 2 && i % 5 != 0 {
+                continue;
+            }
+            insert_contact(&mut *tx, org, &name).await;
+            let id: i64 = sqlx::query_scalar("SELECT last_insert_rowid()")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            if org == 1 {
+                mine.push((id, name.clone()));
+            }
+        }
+    }
+    tx.commit().await.unwrap();
+
+    let check = |mine: Vec<(i64, String)>| {
+        let db = db.clone();
+        async move {
+            let mut pooled = db.acquire().await.unwrap();
+            let mut conn = pooled.conn();
+            for term in [
+                "smith", "ann", "ANN", "max", "本 ", "o'b", "007", "zzz", "an",
+            ] {
+                let mut expected: Vec<(String, i64)> = mine
+                    .iter()
+                    .filter(|(_, n)| n.to_lowercase().contains(&term.to_lowercase()))
+                    .map(|(id, n)| (n.to_lowercase(), *id))
+                    .collect();
+                expected.sort();
+                let mut seen: Vec<(String, i64)> = Vec::new();
+                let mut cursor: Option<Cursor> = None;
+                loop {
+                    let search = Search {
+                        term,
+                        org_contacts: mine.len() as i64,
+                    };
+                    let page = list(&mut conn, 1, Some(search), cursor.as_ref(), 20)
+                        .await
+                        .unwrap();
+                    let Some(last) = page.last() else { break };
+                    cursor = Some(Cursor {
+                        sort_key: last.sort_key.clone(),
+                        id: last.id,
+                    });
+                    let full = page.len() == 20;
+                    seen.extend(page.into_iter().map(|c| (c.sort_key, c.id)));
+                    if !full {
+                        break;
+                    }
+                }
+                assert_eq!(seen, expected, "{term}: every page, in name order");
+            }
+        }
+    };
+    check(mine.clone()).await;
+
+    // Renames across buckets ("Zed …" becomes "Aa …" and the other way) and deletions.
+    let mut renamed = Vec::new();
+    for (n, (id, name)) in mine.into_iter().enumerate() {
+        let new_name = match n % 9 {
+            0 => {
+                sqlx::query("DELETE FROM contacts WHERE id = $1")
+                    .bind(id)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                continue;
+            }
+            1 => format!("Aa {name}"),
+            2 => format!("zz{name}"),
+            _ => name,
+        };
+        sqlx::query("UPDATE contacts SET name = $1, sort_key = $2, search_text = $2 WHERE id = $3")
+            .bind(&new_name)
+            .bind(new_name.to_lowercase())
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+        renamed.push((id, new_name));
+    }
+    check(renamed).await;
+}
+
+/// The bucket the storage code computes for a cursor is the one the database stored for the
+/// same name, and names in sort order never go to a lower bucket.
+#[tokio::test]
+async fn sqlite_search_buckets_agree_between_rust_and_sql_and_follow_name_order() {
+    use rapport::contacts::storage::search_bucket;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, pool) = sqlite_in(dir.path()).await;
+    db.migrate().await.unwrap();
+    insert_org(&pool, 3).await;
+    let mut names = vec![
+        "a",
+        "ab",
+        "abc",
+        "abd",
+        "a b",
+        "a-b",
+        "a0",
+        "0",
+        " x",
+        "!",
+        "~",
+        "{",
+        "`",
+        "@",
+        "z",
+        "zz",
+        "zzz",
+        "zzzz",
+        "é",
+        "éa",
+        "ñandú",
+        "Ω",
+        "日本語",
+        "\u{7f}",
+        "9z",
+        ":",
+        "a\u{10ffff}",
+    ];
+    names.sort_by_key(|n| n.to_lowercase());
+    let mut previous = 0;
+    for (n, name) in names.iter().enumerate() {
+        insert_contact(&pool, 3, name).await;
+        let (stored, seq): (i64, i64) = sqlx::query_as(
+            "SELECT search_rowid, search_seq FROM contacts WHERE org_id = 3 ORDER BY id DESC LIMIT 1",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(seq, n as i64 + 1, "{name}: numbered in its organization");
+        let bucket = search_bucket(&name.to_lowercase());
+        assert_eq!(stored, (3 << 40) | (bucket << 25) | seq, "{name:?}");
+        assert!(bucket >= previous, "{name:?} sorts after the previous name");
+        previous = bucket;
+    }
+
+    // Every string of up to four characters from one of each level, and a few within a
+    // level: in sort order, the buckets never go down.
+    let alphabet = [
+        " ", "!", "0", "9", ":", "`", "a", "b", "z", "{", "\u{7f}", "é", "ω",
+    ];
+    let mut all = vec![String::new()];
+    for _ in 0..4 {
+        let longer: Vec<String> = all
+            .iter()
+            .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+            .collect();
+        all.extend(longer);
+    }
+    all.sort();
+    all.dedup();
+    for pair in all.windows(2) {
+        assert!(
+            search_bucket(&pair[0]) <= search_bucket(&pair[1]),
+            "{:?} sorts before {:?}",
+            pair[0],
+            pair[1]
+        );
     }
 }
 
