@@ -291,10 +291,13 @@ pub async fn seed_contacts(state: &AppState, org: &str, count: u64) -> Result<u6
     while done < count {
         let batch = (count - done).min(1000);
         let now = state.clock.now();
+        let mut contacts: Vec<ContactData> = (0..batch)
+            .map(|i| fake_contact(&mut rng, done + i))
+            .collect();
+        contacts_storage::sort_for_bulk_insert(&mut contacts);
         let mut tx = state.db.begin().await?;
-        for i in 0..batch {
-            let contact = fake_contact(&mut rng, done + i);
-            contacts_storage::insert(&mut tx.conn(), org_id, None, &contact, now).await?;
+        for contact in &contacts {
+            contacts_storage::insert(&mut tx.conn(), org_id, None, contact, now).await?;
         }
         tx.commit().await?;
         done += batch;

@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::contacts::ContactForm;
 use crate::contacts::activity::{self, ActivityRow};
 use crate::contacts::csv::{self as contacts_csv, RejectedRow};
-use crate::contacts::storage::{self, ContactRow, Cursor};
+use crate::contacts::storage::{self, ContactData, ContactRow, Cursor};
 use crate::domain::{self, FieldErrors};
 use crate::web::csrf::{CsrfToken, token_matches};
 use crate::web::flash::{self, FlashKind};
@@ -597,8 +597,10 @@ async fn import(
         Err(e) => return Ok(fail(layout, e.to_string())),
     };
     let now = state.clock.now();
+    let mut valid: Vec<&ContactData> = parsed.valid.iter().map(|(_, data)| data).collect();
+    storage::sort_for_bulk_insert(&mut valid);
     let mut tx = state.db.begin().await?;
-    for (_, data) in &parsed.valid {
+    for data in valid {
         let id =
             storage::insert(&mut tx.conn(), user.org_id, Some(user.user_id), data, now).await?;
         activity::record(

@@ -528,6 +528,60 @@ async fn sqlite_search_buckets_agree_between_rust_and_sql_and_follow_name_order(
         assert!(bucket >= previous, "{name:?} sorts after the previous name");
         previous = bucket;
     }
+    // Rapport's own insert numbers the contact in the INSERT; the numbers go on, and the
+    // contact is found.
+    let mut pooled = db.acquire().await.unwrap();
+    for (n, name) in ["Zed Lamport", "Ada Lamport"].into_iter().enumerate() {
+        let data = rapport::contacts::storage::ContactData {
+            name: name.to_owned(),
+            email: None,
+            phone: None,
+            company: None,
+            job_title: None,
+            time_zone: None,
+            notes: None,
+        };
+        let id = rapport::contacts::storage::insert(
+            &mut pooled.conn(),
+            3,
+            None,
+            &data,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        let (stored, seq): (i64, i64) =
+            sqlx::query_as("SELECT search_rowid, search_seq FROM contacts WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(seq, (names.len() + n + 1) as i64, "{name}");
+        assert_eq!(
+            stored,
+            (3 << 40) | (search_bucket(&data.sort_key()) << 25) | seq
+        );
+    }
+    let created: i64 =
+        sqlx::query_scalar("SELECT contacts_created FROM organizations WHERE id = 3")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(created, names.len() as i64 + 2);
+    let found = rapport::contacts::storage::list(
+        &mut pooled.conn(),
+        3,
+        Some(rapport::contacts::storage::Search {
+            term: "lamport",
+            org_contacts: 1_000_000,
+        }),
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    let found: Vec<String> = found.into_iter().map(|c| c.name).collect();
+    assert_eq!(found, ["Ada Lamport", "Zed Lamport"]);
 
     // Every string of up to four characters from one of each level, and a few within a
     // level: in sort order, the buckets never go down.
