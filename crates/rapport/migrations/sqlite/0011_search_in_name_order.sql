@@ -86,7 +86,10 @@ CREATE VIRTUAL TABLE contacts_search USING fts5(
 -- Deleted contacts leave no trigrams behind in the index's pages.
 INSERT INTO contacts_search (contacts_search, rank) VALUES ('secure-delete', 1);
 
-INSERT INTO contacts_search (rowid, search_text) SELECT search_rowid, search_text FROM contacts;
+-- In rowid order: FTS5 keeps entries in memory only while rowids ascend, and writes a segment
+-- whenever they do not.
+INSERT INTO contacts_search (rowid, search_text)
+SELECT search_rowid, search_text FROM contacts ORDER BY search_rowid;
 
 -- One trigger for everything an insert does, in this order: count and number the contact,
 -- then index it under the rowid its number completes. Rapport's own insert numbers the
