@@ -73,11 +73,8 @@ UPDATE contacts SET search_seq = numbered.seq FROM numbered WHERE numbered.id = 
 UPDATE organizations
 SET contacts_created = (SELECT count(*) FROM contacts WHERE contacts.org_id = organizations.id);
 
--- A match's rowid ends with the contact's number: this index leads from it to the name, and
--- the matches are sorted on it, not on their rows: only the page's rows are read. Numbers
--- ascend as contacts are created, so new entries go at the end of their organization's range
--- (an index on search_rowid itself took them all over the tree: seeding was slower).
-CREATE INDEX contacts_org_number ON contacts (org_id, search_seq, sort_key);
+-- The matches are sorted on this index, not on their rows: only the page's rows are read.
+CREATE INDEX contacts_search_rowid ON contacts (search_rowid, org_id, sort_key, id);
 
 CREATE VIRTUAL TABLE contacts_search USING fts5(
     search_text,

@@ -239,10 +239,10 @@ pub async fn list(
                     "SELECT coalesce(
                          (SELECT s.rowid
                           FROM contacts_search AS s
-                          CROSS JOIN contacts AS k INDEXED BY contacts_org_number
-                               ON k.org_id = $1 AND k.search_seq = s.rowid & $8
+                          CROSS JOIN contacts AS k INDEXED BY contacts_search_rowid
+                               ON k.search_rowid = s.rowid
                           WHERE s.contacts_search MATCH $5 AND s.rowid BETWEEN $6 AND $7
-                            AND (k.sort_key, k.id) > ($2, $3)
+                            AND k.org_id = $1 AND (k.sort_key, k.id) > ($2, $3)
                           ORDER BY s.rowid LIMIT 1 OFFSET $4 - 1) | $8,
                          $7)",
                     org_id,
@@ -252,7 +252,7 @@ pub async fn list(
                     &phrase,
                     first_rowid,
                     org_last_rowid,
-                    SEARCH_NUMBER_MASK
+                    (1_i64 << SEARCH_BUCKET_SHIFT) - 1
                 )?
             };
             // Then one statement reads the matches up to the end of that bucket, at most
@@ -261,8 +261,8 @@ pub async fn list(
             // reading their rows (SQLite tests the constant condition once, before the join),
             // and the walk answers: a bucket holding that many matches (names all beginning
             // alike, or beyond ASCII) is where the walk is quicker. The matches are sorted on
-            // the (org_id, search_seq, sort_key) index, which the rowid's last bits lead to,
-            // not on their rows: only the page's rows are read. CROSS JOIN fixes the order: matches first, then their
+            // the (search_rowid, org_id, sort_key, id) index, not on their rows: only the
+            // page's rows are read. CROSS JOIN fixes the order: matches first, then their
             // index entries (left to itself SQLite walked the organization's name index and
             // probed the matches for each contact).
             let page = sql_as!(
@@ -275,9 +275,10 @@ pub async fn list(
                      WHERE contacts_search MATCH $5 AND rowid BETWEEN $6 AND $7 LIMIT $8),
                  page AS MATERIALIZED (
                      SELECT k.id, k.sort_key
-                     FROM m CROSS JOIN contacts AS k INDEXED BY contacts_org_number
-                          ON k.org_id = $1 AND k.search_seq = m.rowid & $9
+                     FROM m CROSS JOIN contacts AS k INDEXED BY contacts_search_rowid
+                          ON k.search_rowid = m.rowid
                      WHERE (SELECT count(*) FROM m) < $8
+                       AND k.org_id = $1
                        AND (k.sort_key, k.id) > ($2, $3)
                      ORDER BY k.sort_key, k.id LIMIT $4)
                  SELECT c.id, c.name, c.email, c.phone, c.company, c.job_title, c.sort_key,
@@ -291,8 +292,7 @@ pub async fn list(
                 &phrase,
                 first_rowid,
                 last_rowid,
-                COMMON_TERM_MATCHES,
-                SEARCH_NUMBER_MASK
+                COMMON_TERM_MATCHES
             )?;
             let matches = match page.first() {
                 Some(row) => row.last,
@@ -399,9 +399,6 @@ const BUCKETED_SEARCH_FROM: i64 = 20_000;
 /// 40 | bucket << 25 | the contact's number in its organization.
 const SEARCH_ORG_SHIFT: u32 = 40;
 const SEARCH_BUCKET_SHIFT: u32 = 25;
-/// The contact's number in its organization: the rowid's last 25 bits. Also the last rowid of
-/// a bucket, relative to its first.
-const SEARCH_NUMBER_MASK: i64 = (1 << SEARCH_BUCKET_SHIFT) - 1;
 
 /// The bucket of a sort key in SQLite's search index, as migration 0011's `search_rowid`
 /// computes it: five bits for each of the first three characters, from a map that never puts
