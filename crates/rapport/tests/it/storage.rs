@@ -532,15 +532,7 @@ async fn sqlite_search_buckets_agree_between_rust_and_sql_and_follow_name_order(
     // contact is found.
     let mut pooled = db.acquire().await.unwrap();
     for (n, name) in ["Zed Lamport", "Ada Lamport"].into_iter().enumerate() {
-        let data = rapport::contacts::storage::ContactData {
-            name: name.to_owned(),
-            email: None,
-            phone: None,
-            company: None,
-            job_title: None,
-            time_zone: None,
-            notes: None,
-        };
+        let data = crate::kit::contact_named(name);
         let id = rapport::contacts::storage::insert(
             &mut pooled.conn(),
             3,
