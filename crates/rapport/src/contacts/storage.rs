@@ -252,7 +252,7 @@ pub async fn list(
                     &phrase,
                     first_rowid,
                     org_last_rowid,
-                    (1_i64 << SEARCH_BUCKET_SHIFT) - 1
+                    SEARCH_BUCKET_END
                 )?
             };
             // Then one statement reads the matches up to the end of that bucket, at most
@@ -399,6 +399,8 @@ const BUCKETED_SEARCH_FROM: i64 = 20_000;
 /// 40 | bucket << 25 | the contact's number in its organization.
 const SEARCH_ORG_SHIFT: u32 = 40;
 const SEARCH_BUCKET_SHIFT: u32 = 25;
+/// A bucket's last rowid, relative to its first: every contact number bit set.
+const SEARCH_BUCKET_END: i64 = (1 << SEARCH_BUCKET_SHIFT) - 1;
 
 /// The bucket of a sort key in SQLite's search index, as migration 0011's `search_rowid`
 /// computes it: five bits for each of the first three characters, from a map that never puts
