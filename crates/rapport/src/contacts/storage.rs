@@ -85,21 +85,12 @@ pub async fn insert(
     data: &ContactData,
     now: DateTime<Utc>,
 ) -> Result<i64, sqlx::Error> {
-    // On SQLite the contact gets its number in the organization here, which places it in the
-    // search index (migration 0011); the insert trigger would otherwise rewrite the new row.
-    let sql = if conn.is_sqlite() {
-        "INSERT INTO contacts (org_id, name, email, phone, company, job_title, time_zone, notes, sort_key, search_text, created_by, created_at, updated_at, search_seq)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12,
-                 (SELECT contacts_created + 1 FROM organizations WHERE id = $1)) RETURNING id"
-    } else {
-        "INSERT INTO contacts (org_id, name, email, phone, company, job_title, time_zone, notes, sort_key, search_text, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id"
-    };
     sql_scalar!(
         conn,
         i64,
         fetch_one,
-        sql,
+        "INSERT INTO contacts (org_id, name, email, phone, company, job_title, time_zone, notes, sort_key, search_text, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
         org_id,
         &data.name,
         data.email.as_deref(),

@@ -528,8 +528,7 @@ async fn sqlite_search_buckets_agree_between_rust_and_sql_and_follow_name_order(
         assert!(bucket >= previous, "{name:?} sorts after the previous name");
         previous = bucket;
     }
-    // Rapport's own insert numbers the contact in the INSERT; the numbers go on, and the
-    // contact is found.
+    // Through Rapport's own insert the numbers go on, and the contact is found.
     let mut pooled = db.acquire().await.unwrap();
     for (n, name) in ["Zed Lamport", "Ada Lamport"].into_iter().enumerate() {
         let data = crate::kit::contact_named(name);
