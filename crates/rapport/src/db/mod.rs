@@ -9,6 +9,9 @@
 pub mod dialect;
 pub mod migrations;
 pub mod read;
+mod turn;
+
+pub use turn::in_background;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -60,7 +63,7 @@ pub enum Db {
 #[derive(Debug, Default)]
 pub struct SqliteNode {
     /// The node's write turn (see [`Db::begin`]).
-    turn: Arc<tokio::sync::Mutex<()>>,
+    turn: turn::WriteTurn,
     /// Connections for [`Db::read`]; none for an in-memory database, which other connections
     /// cannot open.
     readers: Option<read::Readers>,
@@ -112,10 +115,7 @@ impl PoolConn {
 pub enum Tx {
     /// The transaction, and the write turn it holds until commit or rollback. Declared in this
     /// order so the transaction ends (rolls back when dropped) before the turn passes on.
-    Sqlite(
-        sqlx::Transaction<'static, Sqlite>,
-        tokio::sync::OwnedMutexGuard<()>,
-    ),
+    Sqlite(sqlx::Transaction<'static, Sqlite>, turn::Turn),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -190,7 +190,7 @@ impl Db {
             Ok(Db::Sqlite(
                 pool,
                 Arc::new(SqliteNode {
-                    turn: Arc::default(),
+                    turn: turn::WriteTurn::default(),
                     readers,
                 }),
             ))
@@ -244,9 +244,10 @@ impl Db {
                 // served, instead of inside SQLite, whose busy handler sleeps in steps of up to
                 // 100 ms: under load that sleeping, not the writing, was most of a webhook's or
                 // a schedule's latency. BEGIN IMMEDIATE still guards against other processes.
+                // Background work (the job loops) lets waiting requests go first (see `turn`).
                 // A task that already holds the turn and begins again would wait forever;
                 // give up as SQLite's own busy timeout would.
-                let turn = tokio::time::timeout(BUSY_TIMEOUT, node.turn.clone().lock_owned())
+                let turn = tokio::time::timeout(BUSY_TIMEOUT, node.turn.take())
                     .await
                     .map_err(|_| sqlx::Error::PoolTimedOut)?;
                 Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)

@@ -43,12 +43,14 @@ pub async fn run(state: AppState, shutdown: watch::Receiver<bool>) {
     let loops = state.config.job_workers.max(1);
     let mut handles = Vec::new();
     for n in 0..loops {
-        handles.push(tokio::spawn(run_loop(
+        // The loops' writes are background work: on SQLite, requests waiting to write (a
+        // webhook Zoom is holding open, a form a user sent) go first (`db::in_background`).
+        handles.push(tokio::spawn(crate::db::in_background(run_loop(
             state.clone(),
             shutdown.clone(),
             format!("{node}-{n}"),
             n == 0,
-        )));
+        ))));
     }
     for handle in handles {
         let _ = handle.await;
