@@ -295,10 +295,9 @@ pub async fn seed_contacts(state: &AppState, org: &str, count: u64) -> Result<u6
             .map(|i| fake_contact(&mut rng, done + i))
             .collect();
         contacts_storage::sort_for_bulk_insert(&mut contacts);
+        let contacts: Vec<&ContactData> = contacts.iter().collect();
         let mut tx = state.db.begin().await?;
-        for contact in &contacts {
-            contacts_storage::insert(&mut tx.conn(), org_id, None, contact, now).await?;
-        }
+        contacts_storage::insert_many(&mut tx.conn(), org_id, None, &contacts, now).await?;
         tx.commit().await?;
         done += batch;
     }

@@ -51,6 +51,66 @@ pub async fn record(
     Ok(())
 }
 
+/// Records the same event on many contacts (an import), in multi-row statements of up to
+/// [`CONTACTS_PER_RECORD`] contacts.
+pub async fn record_many(
+    conn: &mut Conn<'_>,
+    org_id: i64,
+    contact_ids: &[i64],
+    user_id: Option<i64>,
+    kind: &str,
+    summary: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let summary: String = summary.chars().take(500).collect();
+    for chunk in contact_ids.chunks(CONTACTS_PER_RECORD) {
+        // Row i binds its contact; the rest is bound once, after the contacts.
+        let shared = chunk.len() + 1;
+        let rows: Vec<String> = (1..=chunk.len())
+            .map(|contact| {
+                format!(
+                    "(${shared}, ${contact}, ${}, ${}, ${}, ${})",
+                    shared + 1,
+                    shared + 2,
+                    shared + 3,
+                    shared + 4
+                )
+            })
+            .collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO activities (org_id, contact_id, user_id, kind, summary, created_at) VALUES {}",
+            rows.join(", ")
+        ));
+        macro_rules! run {
+            ($db:ty, $c:expr) => {{
+                // Not cached: see `zoom::storage::record_webhooks`.
+                let mut query = sqlx::query::<$db>(sql).persistent(false);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query
+                    .bind(org_id)
+                    .bind(user_id)
+                    .bind(kind)
+                    .bind(&summary)
+                    .bind(now)
+                    .execute(&mut **$c)
+                    .await
+                    .map(|_| ())
+            }};
+        }
+        match conn {
+            Conn::Sqlite(c) => run!(sqlx::Sqlite, c)?,
+            Conn::Postgres(c) => run!(sqlx::Postgres, c)?,
+            Conn::SqliteRead(_) => return Err(crate::db::read::write_refused()),
+        }
+    }
+    Ok(())
+}
+
+/// Contacts one statement of [`record_many`] covers.
+const CONTACTS_PER_RECORD: usize = 500;
+
 /// A contact's timeline, newest first.
 pub async fn for_contact(
     conn: &mut Conn<'_>,

@@ -600,20 +600,18 @@ async fn import(
     let mut valid: Vec<&ContactData> = parsed.valid.iter().map(|(_, data)| data).collect();
     storage::sort_for_bulk_insert(&mut valid);
     let mut tx = state.db.begin().await?;
-    for data in valid {
-        let id =
-            storage::insert(&mut tx.conn(), user.org_id, Some(user.user_id), data, now).await?;
-        activity::record(
-            &mut tx.conn(),
-            user.org_id,
-            Some(id),
-            Some(user.user_id),
-            "contact_created",
-            &format!("{} imported this contact from CSV", user.name),
-            now,
-        )
-        .await?;
-    }
+    let ids =
+        storage::insert_many(&mut tx.conn(), user.org_id, Some(user.user_id), &valid, now).await?;
+    activity::record_many(
+        &mut tx.conn(),
+        user.org_id,
+        &ids,
+        Some(user.user_id),
+        "contact_created",
+        &format!("{} imported this contact from CSV", user.name),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     let status = if parsed.rejected.is_empty() {
         StatusCode::OK

@@ -354,3 +354,43 @@ both_databases!(
         assert_eq!(kit::count(&app, "outbox").await, 3);
     }
 );
+
+both_databases!(
+    dev_seed_fills_an_organization_with_searchable_contacts,
+    |app: TestApp| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().display().to_string();
+        let key = rapport::vault::generate_key();
+        let env = env_for(&app, &data, &key);
+        let client = kit::browser_with_org(&app, "Sam Seed", "sam@example.com", "Seeded Co").await;
+
+        // More than one transaction's and one statement's worth, not a multiple of either.
+        let (ok, out, err) = run_rapport(
+            &["dev", "seed", "--org", "Seeded Co", "--contacts", "1234"],
+            &env,
+        );
+        assert!(ok, "{err}");
+        assert!(out.contains("Added 1234 contacts to Seeded Co"), "{out}");
+        let in_org =
+            "contacts c JOIN organizations o ON o.id = c.org_id WHERE o.name = 'Seeded Co'";
+        assert_eq!(kit::count(&app, in_org).await, 1234);
+        let (status, page) = get_text(&client, &app.base, "/contacts").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("1234 contacts in Seeded Co"), "{page}");
+
+        // The last contact stored is found by its name.
+        let last = kit::scalar(&app, &format!("SELECT MAX(c.id) FROM {in_org}")).await;
+        let (_, contact) = get_text(&client, &app.base, &format!("/contacts/{last}")).await;
+        let name = contact
+            .split_once("<h1>")
+            .and_then(|(_, rest)| rest.split_once("</h1>"))
+            .map(|(name, _)| kit::unescape(name))
+            .expect("the contact page names the contact");
+        let query: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+        let (_, found) = get_text(&client, &app.base, &format!("/contacts?q={query}")).await;
+        assert!(
+            found.contains(&format!("/contacts/{last}\"")),
+            "{name}: {found}"
+        );
+    }
+);

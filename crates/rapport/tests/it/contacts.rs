@@ -656,6 +656,61 @@ both_databases!(
 );
 
 both_databases!(
+    csv_import_of_many_rows_stores_each_row_once_with_its_activity,
+    |app: TestApp| async move {
+        owner(&app).await;
+        // More rows than one insert statement or one activity statement takes, and not a
+        // multiple of either.
+        const ROWS: usize = 1_234;
+        let mut file = String::from("name,email,company,notes\n");
+        for n in 0..ROWS {
+            file.push_str(&format!(
+                "Person {n:04} Zebedee,person{n}@example.com,Firm {},note {n}\n",
+                n % 7
+            ));
+        }
+        let r = upload_csv(&app.client, &app.base, file.as_bytes()).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let body = unescape(&r.text().await.unwrap());
+        assert!(body.contains("Imported 1234 contacts."), "{body}");
+        assert_eq!(count(&app, "contacts").await, ROWS as i64);
+        for n in [0, 99, 100, 777, ROWS - 1] {
+            let row = format!(
+                "contacts WHERE name = 'Person {n:04} Zebedee' AND email = 'person{n}@example.com' \
+                 AND company = 'Firm {}' AND notes = 'note {n}'",
+                n % 7
+            );
+            assert_eq!(count(&app, &row).await, 1, "row {n}");
+        }
+        // One "imported" entry on every contact's timeline, none twice, none elsewhere.
+        assert_eq!(
+            count(&app, "activities WHERE kind = 'contact_created'").await,
+            ROWS as i64
+        );
+        assert_eq!(
+            count(
+                &app,
+                "contacts c WHERE (SELECT COUNT(*) FROM activities a \
+                 WHERE a.contact_id = c.id AND a.org_id = c.org_id) = 1"
+            )
+            .await,
+            ROWS as i64
+        );
+        // The list counts them and search finds one from the last statement.
+        let page = app.get("/contacts").await.text().await.unwrap();
+        assert!(page.contains("1234 contacts in"), "{page}");
+        let found = app
+            .get("/contacts?q=person1233%40")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(found.contains("Person 1233 Zebedee"), "{found}");
+        assert!(!found.contains("Person 1232 Zebedee"), "{found}");
+    }
+);
+
+both_databases!(
     csv_export_is_the_organizations_contacts_and_reimports,
     |app: TestApp| async move {
         owner(&app).await;
