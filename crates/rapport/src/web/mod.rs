@@ -31,9 +31,44 @@ pub fn safe_return_to(raw: Option<&str>) -> String {
     }
 }
 
+/// A count as people read it: `1234567` is "1,234,567" (the pages are in English). Takes a
+/// reference too, as templates pass their values.
+pub fn thousands(n: impl std::borrow::Borrow<i64>) -> String {
+    let n = *n.borrow();
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::safe_return_to;
+    use super::{safe_return_to, thousands};
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        for (n, text) in [
+            (0, "0"),
+            (7, "7"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (50_000, "50,000"),
+            (123_456, "123,456"),
+            (1_234_567, "1,234,567"),
+            (-1_234, "-1,234"),
+            (i64::MIN, "-9,223,372,036,854,775,808"),
+        ] {
+            assert_eq!(thousands(n), text);
+        }
+    }
 
     #[test]
     fn open_redirects_are_refused() {

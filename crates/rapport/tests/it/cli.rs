@@ -376,7 +376,7 @@ both_databases!(
         assert_eq!(kit::count(&app, in_org).await, 1234);
         let (status, page) = get_text(&client, &app.base, "/contacts").await;
         assert_eq!(status, StatusCode::OK);
-        assert!(page.contains("1234 contacts in Seeded Co"), "{page}");
+        assert!(page.contains("1,234 contacts in Seeded Co"), "{page}");
 
         // The last contact stored is found by its name.
         let last = kit::scalar(&app, &format!("SELECT MAX(c.id) FROM {in_org}")).await;

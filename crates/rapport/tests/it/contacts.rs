@@ -672,7 +672,7 @@ both_databases!(
         let r = upload_csv(&app.client, &app.base, file.as_bytes()).await;
         assert_eq!(r.status(), StatusCode::OK);
         let body = unescape(&r.text().await.unwrap());
-        assert!(body.contains("Imported 1234 contacts."), "{body}");
+        assert!(body.contains("Imported 1,234 contacts."), "{body}");
         assert_eq!(count(&app, "contacts").await, ROWS as i64);
         for n in [0, 99, 100, 777, ROWS - 1] {
             let row = format!(
@@ -698,7 +698,7 @@ both_databases!(
         );
         // The list counts them and search finds one from the last statement.
         let page = app.get("/contacts").await.text().await.unwrap();
-        assert!(page.contains("1234 contacts in"), "{page}");
+        assert!(page.contains("1,234 contacts in"), "{page}");
         let found = app
             .get("/contacts?q=person1233%40")
             .await
