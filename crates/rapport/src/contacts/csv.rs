@@ -29,7 +29,7 @@ pub enum ImportError {
     Empty,
     #[error("The first line must name the columns. Rapport needs a “name” column and understands: {}. Found: {found}.", COLUMNS.join(", "))]
     WrongColumns { found: String },
-    #[error("The file has more than {MAX_ROWS} rows. Split it into smaller files.")]
+    #[error("The file has more than {} rows. Split it into smaller files.", crate::web::thousands(MAX_ROWS as i64))]
     TooManyRows,
     #[error("The file could not be read as CSV: {0}")]
     Malformed(String),
@@ -221,6 +221,27 @@ fn restore_formula(value: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn file_of(rows: usize) -> Vec<u8> {
+        let mut file = b"name,email\n".to_vec();
+        for n in 0..rows {
+            file.extend_from_slice(format!("Person {n},p{n}@example.com\n").as_bytes());
+        }
+        file
+    }
+
+    #[test]
+    fn takes_up_to_max_rows_and_refuses_one_more_whole() {
+        let parsed = parse(&file_of(MAX_ROWS)).unwrap();
+        assert_eq!(parsed.valid.len(), MAX_ROWS);
+        assert!(parsed.rejected.is_empty());
+        let refused = parse(&file_of(MAX_ROWS + 1)).unwrap_err();
+        assert_eq!(refused, ImportError::TooManyRows);
+        assert_eq!(
+            refused.to_string(),
+            "The file has more than 50,000 rows. Split it into smaller files."
+        );
+    }
 
     #[test]
     fn reports_each_bad_row_with_its_line() {
