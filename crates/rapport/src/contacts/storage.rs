@@ -106,14 +106,14 @@ pub async fn insert(
     )
 }
 
-/// Contacts one statement of [`insert_many`] inserts: 9 parameters each, far below either
+/// Contacts one statement of [`insert_many`] inserts: 13 parameters each, far below either
 /// database's limit on parameters, and enough that the statement's round trip is shared.
 const ROWS_PER_INSERT: usize = 100;
 
 /// Inserts many contacts, in the order given (see [`sort_for_bulk_insert`]), [`ROWS_PER_INSERT`]
 /// to a statement, and returns their ids in no particular order. One statement per contact cost
 /// a round trip to the database's thread or server each; a CSV import of 50,000 rows, two
-/// statements per row with its activity, took 15 s (docs/benchmarks.md).
+/// statements per row with its activity, took 11–15 s (docs/benchmarks.md).
 pub async fn insert_many(
     conn: &mut Conn<'_>,
     org_id: i64,
@@ -135,25 +135,11 @@ async fn insert_chunk(
     contacts: &[&ContactData],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, sqlx::Error> {
-    const PER_ROW: usize = 9;
-    // Row i binds its nine values; the organization, the user and the time are bound once, last.
-    let org_at = contacts.len() * PER_ROW + 1;
-    let (user_at, now_at) = (org_at + 1, org_at + 2);
-    let rows: Vec<String> = (0..contacts.len())
-        .map(|i| {
-            let values: Vec<String> = (1..=PER_ROW)
-                .map(|column| format!("${}", i * PER_ROW + column))
-                .collect();
-            format!(
-                "(${org_at}, {}, ${user_at}, ${now_at}, ${now_at})",
-                values.join(", ")
-            )
-        })
-        .collect();
+    // The columns in the order of `insert`'s.
+    let values = crate::db::placeholders(contacts.len(), 13);
     let sql = sqlx::AssertSqlSafe(format!(
         "INSERT INTO contacts (org_id, name, email, phone, company, job_title, time_zone, notes, sort_key, search_text, created_by, created_at, updated_at)
-         VALUES {} RETURNING id",
-        rows.join(", ")
+         VALUES {values} RETURNING id"
     ));
     macro_rules! run {
         ($db:ty, $c:expr) => {{
@@ -161,6 +147,7 @@ async fn insert_chunk(
             let mut query = sqlx::query_scalar::<$db, i64>(sql).persistent(false);
             for data in contacts {
                 query = query
+                    .bind(org_id)
                     .bind(&data.name)
                     .bind(data.email.as_deref())
                     .bind(data.phone.as_deref())
@@ -169,14 +156,12 @@ async fn insert_chunk(
                     .bind(data.time_zone.as_deref())
                     .bind(data.notes.as_deref())
                     .bind(data.sort_key())
-                    .bind(data.search_text());
+                    .bind(data.search_text())
+                    .bind(user_id)
+                    .bind(now)
+                    .bind(now);
             }
-            query
-                .bind(org_id)
-                .bind(user_id)
-                .bind(now)
-                .fetch_all(&mut **$c)
-                .await
+            query.fetch_all(&mut **$c).await
         }};
     }
     match conn {
