@@ -22,24 +22,18 @@ use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 pub const MAX_YIELD: Duration = Duration::from_millis(100);
 
 tokio::task_local! {
-    static PRIORITY: Priority;
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Priority {
-    Background,
+    /// Set (to nothing) while background work runs: being in scope is the mark.
+    static BACKGROUND: ();
 }
 
 /// Runs `work` as background work: its SQLite write transactions let foreground writers go
 /// first (see the module). Tasks it spawns are foreground again.
 pub async fn in_background<F: Future>(work: F) -> F::Output {
-    PRIORITY.scope(Priority::Background, work).await
+    BACKGROUND.scope((), work).await
 }
 
 fn is_background() -> bool {
-    PRIORITY
-        .try_with(|priority| *priority == Priority::Background)
-        .unwrap_or(false)
+    BACKGROUND.try_with(|_| ()).is_ok()
 }
 
 #[derive(Debug, Default)]
