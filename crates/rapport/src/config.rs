@@ -11,10 +11,10 @@ use url::Url;
 
 use crate::db::Db;
 
-/// SQLite's default pool. Each connection is a thread with its own page cache, and SQLite
-/// writes one at a time: on the 2-core benchmark machine 4 connections served pages and
-/// searches as fast as 10 (a little faster) and searches peaked at 52 MB resident instead of
-/// 87–113 MB.
+/// SQLite's default number of reader connections (at most one per core is used; writes have
+/// two connections of their own, `db`). Each connection is a thread with its own page cache:
+/// on the 2-core benchmark machine 4 connections served pages and searches as fast as 10 (a
+/// little faster) and searches peaked at 52 MB resident instead of 87–113 MB.
 const SQLITE_POOL: u32 = 4;
 /// PostgreSQL's default pool: connections are server processes, and requests wait on the
 /// network, so more of them overlap usefully.
@@ -64,7 +64,8 @@ pub struct ServerArgs {
     #[arg(long, env = "RAPPORT_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
 
-    /// Maximum database connections in the pool [default: 4 for SQLite, 10 for PostgreSQL].
+    /// Database connections: on PostgreSQL the pool size [default: 10]; on SQLite the reader
+    /// connections, at most one per core [default: 4] (writes share two more).
     #[arg(long, env = "RAPPORT_DB_MAX_CONNECTIONS")]
     pub db_max_connections: Option<u32>,
 

@@ -142,6 +142,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 const SLOW_ACQUIRE: Duration = Duration::from_secs(1);
 
+/// sqlx connections of a SQLite file database: one for the write transaction whose turn it is,
+/// one for a single statement outside any transaction meanwhile. In quick benchmark runs two
+/// served as much as four, with peaks 1-1.5 MB lower.
+const SQLITE_WRITE_CONNECTIONS: u32 = 2;
+
 /// How many reader threads a SQLite node runs: the pool size, but no more than the machine has
 /// cores (and at least two, so that one slow search does not hold up every page). A read keeps
 /// its core busy from start to end (the file is in the kernel's page cache), so threads beyond
@@ -178,8 +183,18 @@ impl Db {
                     BUSY_TIMEOUT,
                 )?)
             };
+            // Reads have their own threads (above), and writes take turns (`turn`): the pool
+            // serves one write transaction at a time plus the single statements that run
+            // outside one. Two connections do that; each more is a thread whose malloc arena
+            // keeps what it once held (docs/benchmarks.md). An in-memory database has no
+            // readers, so its pool serves the reads too.
+            let pool_size = if in_memory {
+                max_connections.max(2)
+            } else {
+                SQLITE_WRITE_CONNECTIONS
+            };
             let pool = SqlitePoolOptions::new()
-                .max_connections(max_connections.max(2))
+                .max_connections(pool_size)
                 // A SQLite connection is a file handle in this process: it cannot go stale the
                 // way a network connection can, so the round trip to its thread that sqlx's
                 // default test costs on every acquire buys nothing.
