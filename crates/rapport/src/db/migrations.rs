@@ -38,6 +38,7 @@ pub const POSTGRES: &[(&str, &str)] = embed!("postgres":
     "0005_contacts_at_scale.sql",
     "0006_outbox_after_sending.sql",
     "0007_meeting_cancel_requested.sql",
+    "0008_search_by_first_letter.sql",
 );
 
 /// A migrator for the given files, named `<version>_<description>.sql` as sqlx expects.

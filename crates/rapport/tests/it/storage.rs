@@ -59,7 +59,9 @@ async fn schema_of(app: &TestApp) -> std::collections::BTreeSet<(String, String,
             fetch_all,
             "SELECT table_name::text, column_name::text, is_nullable = 'NO'
              FROM information_schema.columns
-             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'"
+             WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'
+               -- the first-character group of PostgreSQL's search (migration 0008).
+               AND NOT (table_name = 'contacts' AND column_name = 'search_group')"
         ),
     }
     .unwrap();
@@ -869,6 +871,203 @@ both_databases!(
         }
     }
 );
+
+// A large organization's search pages follow name order across first characters (punctuation,
+// digits, letters, beyond ASCII) on the path each database takes for it (SQLite: buckets in its
+// trigram index; PostgreSQL: first-character groups, then the rest), through renames across
+// groups and deletions, and never show another organization's contacts.
+both_databases!(
+    search_pages_in_name_order_across_first_characters,
+    |app: TestApp| async move {
+        let app = app;
+        use crate::kit::{contact_named, insert_organizations};
+        use rapport::contacts::storage::{
+            Cursor, Search, delete, first_character_level, insert, list, update,
+        };
+        let firsts = [
+            "Aaron",
+            "Ada",
+            "Al",
+            "Ann",
+            "Anna",
+            "Bo",
+            "Ben",
+            "Émile",
+            "Zoë",
+            "Zed",
+            "Ølaf",
+            "Ωmega",
+            "日本",
+            "O'Brien",
+            "'Quoted'",
+            "007",
+            "42nd",
+            "Mary",
+            "Max",
+            "Smith",
+            "Xi",
+            "~Tilde",
+            "{Brace}",
+            "Ann-Marie",
+            "Al Smith",
+            "_under",
+            "Über",
+        ];
+        let lasts = ["Smith", "Smithson", "Jones", "Annan", "Blacksmith", "Ng"];
+        let now = app.state.clock.now();
+        let mut tx = app.state.db.begin().await.unwrap();
+        let orgs = insert_organizations(&mut tx.conn(), &["Mine", "Theirs"], now).await;
+        let mut mine: Vec<(i64, String)> = Vec::new();
+        for i in 0..1_200_usize {
+            let name = format!(
+                "{} {}",
+                firsts[(i * 7) % firsts.len()],
+                lasts[(i * 11 / 3) % lasts.len()]
+            );
+            let data = contact_named(name.clone());
+            let id = insert(&mut tx.conn(), orgs[0], None, &data, now)
+                .await
+                .unwrap();
+            mine.push((id, name));
+            if i % 4 == 0 {
+                insert(&mut tx.conn(), orgs[1], None, &data, now)
+                    .await
+                    .unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+
+        let check = |mine: Vec<(i64, String)>| {
+            let db = app.state.db.clone();
+            let which = app.db;
+            let org = orgs[0];
+            async move {
+                let mut pooled = db.acquire().await.unwrap();
+                let mut conn = pooled.conn();
+                if matches!(which, Db::Postgres) {
+                    // Names compare by code point whatever the database's collation, as the
+                    // groups' order assumes (the test server's default is C.UTF-8 anyway).
+                    let collation: Option<String> = rapport::sql_scalar!(
+                        &mut conn,
+                        Option<String>,
+                        fetch_one,
+                        "SELECT collation_name::text FROM information_schema.columns
+                         WHERE table_name = 'contacts' AND column_name = 'sort_key'"
+                    )
+                    .unwrap();
+                    assert_eq!(collation.as_deref(), Some("C"));
+                    // The group PostgreSQL stored for each name is the one the search asks for.
+                    let groups: Vec<(i64, String, i64)> = rapport::sql_as!(
+                        &mut conn,
+                        (i64, String, i64),
+                        fetch_all,
+                        "SELECT id, sort_key, search_group FROM contacts WHERE org_id = $1",
+                        org
+                    )
+                    .unwrap();
+                    assert_eq!(groups.len(), mine.len());
+                    for (id, key, group) in groups {
+                        assert_eq!(
+                            group,
+                            org * 32 + first_character_level(&key),
+                            "{id} {key:?}"
+                        );
+                    }
+                }
+                let terms = [
+                    "smith", "ann", "ANN", "max", "本 ", "o'b", "007", "zzz", "an", "{br", "_un",
+                    "émi", "über", "a s",
+                ];
+                // The organization's real count, and a count of a million (what a large
+                // organization passes), which takes the path under test.
+                for (term, org_contacts) in terms
+                    .into_iter()
+                    .flat_map(|term| [(term, mine.len() as i64), (term, 1_000_000)])
+                {
+                    let mut expected: Vec<(String, i64)> = mine
+                        .iter()
+                        .filter(|(_, n)| n.to_lowercase().contains(&term.to_lowercase()))
+                        .map(|(id, n)| (n.to_lowercase(), *id))
+                        .collect();
+                    expected.sort();
+                    let mut seen: Vec<(String, i64)> = Vec::new();
+                    let mut cursor: Option<Cursor> = None;
+                    loop {
+                        let search = Search { term, org_contacts };
+                        let page = list(&mut conn, org, Some(search), cursor.as_ref(), 20)
+                            .await
+                            .unwrap();
+                        let Some(last) = page.last() else { break };
+                        cursor = Some(Cursor {
+                            sort_key: last.sort_key.clone(),
+                            id: last.id,
+                        });
+                        let full = page.len() == 20;
+                        seen.extend(page.into_iter().map(|c| (c.sort_key, c.id)));
+                        if !full {
+                            break;
+                        }
+                    }
+                    assert_eq!(
+                        seen, expected,
+                        "{term} ({org_contacts} contacts): every page, in name order"
+                    );
+                }
+            }
+        };
+        check(mine.clone()).await;
+
+        // Renames into other groups (punctuation, digits, letters, beyond ASCII) and deletions.
+        let mut renamed = Vec::new();
+        let mut pooled = app.state.db.acquire().await.unwrap();
+        for (n, (id, name)) in mine.into_iter().enumerate() {
+            let new_name = match n % 9 {
+                0 => {
+                    assert!(delete(&mut pooled.conn(), orgs[0], id).await.unwrap());
+                    continue;
+                }
+                1 => format!("Aa {name}"),
+                2 => format!("zz{name}"),
+                3 => format!("0{name}"),
+                4 => format!("É{name}"),
+                5 => format!("!{name}"),
+                _ => name,
+            };
+            let data = contact_named(new_name.clone());
+            assert!(
+                update(&mut pooled.conn(), orgs[0], id, &data, now)
+                    .await
+                    .unwrap()
+            );
+            renamed.push((id, new_name));
+        }
+        drop(pooled);
+        check(renamed).await;
+    }
+);
+
+/// The first key of each first-character level sorts after every string of a lower level and
+/// no later than any string of its own level or a higher one (PostgreSQL's search reads the
+/// rest of a large organization's matches from there).
+#[test]
+fn first_key_of_each_level_bounds_the_levels_below() {
+    use rapport::contacts::storage::{first_character_level, first_key_of_level};
+    let samples: Vec<String> = (1..0x800_u32)
+        .chain([0xFFFD, 0x10000, 0x10FFFF])
+        .filter_map(char::from_u32)
+        .flat_map(|c| [c.to_string(), format!("{c}\u{10FFFF}"), format!("{c} ")])
+        .collect();
+    for level in 1..=31 {
+        let key = first_key_of_level(level).unwrap();
+        assert_eq!(first_character_level(&key), level, "{key:?}");
+        for s in &samples {
+            let below = first_character_level(s) < level;
+            assert_eq!(below, *s < key, "{s:?} against level {level}'s {key:?}");
+        }
+    }
+    assert_eq!(first_key_of_level(32), None);
+    assert_eq!(first_key_of_level(0), None);
+}
 
 both_databases!(
     contacts_page_count_comes_with_the_rows_and_without_them,
