@@ -135,11 +135,11 @@ impl Tx {
     }
 }
 
-/// Waiting for a pooled connection is normal under load (requests queue for the pool); only a
-/// wait this long is worth a warning. sqlx's default warned on every request of a busy node.
 /// How long a SQLite writer waits for its turn before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Waiting for a pooled connection is normal under load (requests queue for the pool); only a
+/// wait this long is worth a warning. sqlx's default warned on every request of a busy node.
 const SLOW_ACQUIRE: Duration = Duration::from_secs(1);
 
 /// sqlx connections of a SQLite file database: one for the write transaction whose turn it is,

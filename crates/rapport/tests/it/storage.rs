@@ -35,6 +35,43 @@ both_databases!(
     }
 );
 
+/// Pooled PostgreSQL connections that the server closed (a restart, a proxy's idle timeout) are
+/// not handed to requests: the pool pings a connection before handing it out (sqlx's default,
+/// kept: pinging only connections idle for a second or more measured the same) and replaces one
+/// whose ping fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_the_server_closed_are_replaced() {
+    use sqlx::Connection;
+    let Some(app) = TestApp::spawn_postgres_or_skip().await else {
+        return;
+    };
+    let ready = || async {
+        app.client
+            .get(format!("{}/readyz", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(ready().await, reqwest::StatusCode::OK);
+    let mut admin = sqlx::PgConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(ended >= 1, "the app had connections to end");
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    for _ in 0..5 {
+        assert_eq!(ready().await, reqwest::StatusCode::OK);
+    }
+}
+
 /// Tables and columns (name, and whether NULL is refused) of a fresh database.
 async fn schema_of(app: &TestApp) -> std::collections::BTreeSet<(String, String, bool)> {
     let mut pooled = app.state.db.acquire().await.unwrap();
