@@ -242,6 +242,71 @@ async fn insert_contact<'c>(conn: impl sqlx::SqliteExecutor<'c>, org: i64, name:
     .unwrap();
 }
 
+/// A PostgreSQL database migrated before 0008 (search by first character) finds its contacts
+/// in name order after upgrading: the migration gives every stored contact its group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_upgrade_to_first_character_groups_covers_existing_contacts() {
+    use crate::kit::contact_named;
+    use rapport::contacts::storage::{Search, insert, list};
+    use rapport::db::migrations::{POSTGRES, migrator};
+    let Some(server) = crate::support::postgres_server_url() else {
+        return;
+    };
+    let url = crate::support::fresh_postgres_database(&server).await;
+    let db = rapport::db::Db::connect(&url, 2).await.unwrap();
+    let rapport::db::Db::Postgres(pool) = &db else {
+        unreachable!("a PostgreSQL URL gives a PostgreSQL pool")
+    };
+    let before = POSTGRES
+        .iter()
+        .position(|(file, _)| file.starts_with("0008"))
+        .unwrap();
+    migrator(&POSTGRES[..before]).run(pool).await.unwrap();
+    let now = chrono::Utc::now();
+    let mut pooled = db.acquire().await.unwrap();
+    let org = rapport::accounts::storage::insert_organization(&mut pooled.conn(), "Old", now)
+        .await
+        .unwrap();
+    let names = [
+        "Zed Smith",
+        "Ada Smith",
+        "007 Smith",
+        "Émile Smith",
+        "'Q' Smith",
+        "Bo Jones",
+    ];
+    for name in names {
+        insert(&mut pooled.conn(), org, None, &contact_named(name), now)
+            .await
+            .unwrap();
+    }
+    drop(pooled);
+
+    db.migrate().await.unwrap();
+
+    let mut pooled = db.acquire().await.unwrap();
+    let search = Some(Search {
+        term: "smith",
+        org_contacts: 1_000_000,
+    });
+    let found: Vec<String> = list(&mut pooled.conn(), org, search, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "'Q' Smith",
+            "007 Smith",
+            "Ada Smith",
+            "Zed Smith",
+            "Émile Smith"
+        ]
+    );
+}
+
 /// A SQLite database migrated before 0006 (search per organization) keeps finding its contacts
 /// after upgrading: the migration indexes what is already stored, in each organization's range.
 #[tokio::test]
