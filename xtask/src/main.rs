@@ -31,6 +31,10 @@
 //! | `ZOOM_OPENAPI_DIR` | the folder holding Zoom's OpenAPI JSON files, `<repo>/../shared/zoom-openapi` unless the caller set it | the folder exists |
 //! | `CI` | passed through untouched; `true` (or `1`) means "never skip" | set by the CI runner |
 //!
+//! Each PostgreSQL test creates a database of its own on that server, `rapport_test_` and 16
+//! letters, and leaves it; xtask drops those of earlier runs before testing (with `psql`, when
+//! installed; a database still in use by a concurrent run stays).
+//!
 //! Browser tests usually run as root in CI, where Chromium refuses to start without
 //! `--no-sandbox`; pass `--headless=new`, `--no-sandbox` and `--disable-dev-shm-usage` in
 //! the `goog:chromeOptions` args, with `binary` set to `CHROME_BIN`.

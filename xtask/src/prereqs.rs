@@ -51,9 +51,15 @@ pub fn check(repo: &Path, want_browser: bool) -> anyhow::Result<Found> {
 
     match postgres() {
         Ok(Some(url)) => {
+            drop_leftover_test_databases(&url);
             found.env.insert("TEST_DATABASE_URL", Some(url.into()));
         }
-        Ok(None) => {} // the caller's TEST_DATABASE_URL stays as it is
+        Ok(None) => {
+            // the caller's TEST_DATABASE_URL stays as it is
+            if let Some(url) = env_var("TEST_DATABASE_URL") {
+                drop_leftover_test_databases(&url);
+            }
+        }
         Err(problem) => found.problems.push(problem),
     }
 
@@ -119,6 +125,40 @@ fn postgres() -> Result<Option<String>, String> {
          --skip-systemctl-redirect <version> main start`, trust auth for user postgres) or set \
          TEST_DATABASE_URL"
     ))
+}
+
+/// Every PostgreSQL test creates a database of its own (`rapport_test_` and 16 letters) and
+/// leaves it, so a developer's server collected a couple of hundred per run. Those of earlier
+/// runs are dropped here, with `psql` when it is installed (otherwise they stay). A database
+/// still in use, by a run going on at the same time, refuses to be dropped and is left alone.
+fn drop_leftover_test_databases(url: &str) {
+    if find_in_path("psql").is_none() {
+        return;
+    }
+    // `\gexec` runs each row as a statement; a failed one does not stop the rest.
+    let script = "SELECT format('DROP DATABASE %I', datname) FROM pg_database \
+                  WHERE datname ~ '^rapport_test_[a-z]{16}$' \\gexec\n";
+    let dropped = Command::new("psql")
+        .args([url, "-X", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            if let Some(mut stdin) = child.stdin.take() {
+                std::io::Write::write_all(&mut stdin, script.as_bytes())?;
+            }
+            child.wait_with_output()
+        })
+        .map(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|line| *line == "DROP DATABASE")
+                .count()
+        });
+    if let Ok(n @ 1..) = dropped {
+        println!("xtask: dropped {n} test databases left by earlier runs");
+    }
 }
 
 /// A TCP connection is enough: the tests report anything wrong beyond that precisely.
