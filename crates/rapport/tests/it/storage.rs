@@ -242,6 +242,47 @@ async fn insert_contact<'c>(conn: impl sqlx::SqliteExecutor<'c>, org: i64, name:
     .unwrap();
 }
 
+/// Every page of a search, 20 contacts at a time from the cursor of the last, as (sort key, id).
+async fn every_page_of(
+    conn: &mut rapport::db::Conn<'_>,
+    org: i64,
+    term: &str,
+    org_contacts: i64,
+) -> Vec<(String, i64)> {
+    use rapport::contacts::storage::{Cursor, Search, list};
+    let mut seen = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    loop {
+        let search = Search { term, org_contacts };
+        let page = list(conn, org, Some(search), cursor.as_ref(), 20)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        cursor = Some(Cursor {
+            sort_key: last.sort_key.clone(),
+            id: last.id,
+        });
+        let full = page.len() == 20;
+        seen.extend(page.into_iter().map(|c| (c.sort_key, c.id)));
+        if !full {
+            break;
+        }
+    }
+    seen
+}
+
+/// The contacts (id, name) whose lower-cased name contains the term, as (sort key, id) in name
+/// order: what [`every_page_of`] must give.
+fn matching_by_hand(contacts: &[(i64, String)], term: &str) -> Vec<(String, i64)> {
+    let mut expected: Vec<(String, i64)> = contacts
+        .iter()
+        .filter(|(_, n)| n.to_lowercase().contains(&term.to_lowercase()))
+        .map(|(id, n)| (n.to_lowercase(), *id))
+        .collect();
+    expected.sort();
+    expected
+}
+
 /// A PostgreSQL database migrated before 0008 (search by first character) finds its contacts
 /// in name order after upgrading: the migration gives every stored contact its group.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -441,7 +482,6 @@ async fn sqlite_search_gives_the_same_pages_for_common_and_rare_terms() {
 /// contacts.
 #[tokio::test]
 async fn sqlite_search_pages_in_name_order_across_buckets() {
-    use rapport::contacts::storage::{Cursor, Search, list};
     let dir = tempfile::tempdir().unwrap();
     let (db, pool) = sqlite_in(dir.path()).await;
     db.migrate().await.unwrap();
@@ -517,32 +557,9 @@ async fn sqlite_search_pages_in_name_order_across_buckets() {
                 .into_iter()
                 .flat_map(|term| [(term, mine.len() as i64), (term, 1_000_000)])
             {
-                let mut expected: Vec<(String, i64)> = mine
-                    .iter()
-                    .filter(|(_, n)| n.to_lowercase().contains(&term.to_lowercase()))
-                    .map(|(id, n)| (n.to_lowercase(), *id))
-                    .collect();
-                expected.sort();
-                let mut seen: Vec<(String, i64)> = Vec::new();
-                let mut cursor: Option<Cursor> = None;
-                loop {
-                    let search = Search { term, org_contacts };
-                    let page = list(&mut conn, 1, Some(search), cursor.as_ref(), 20)
-                        .await
-                        .unwrap();
-                    let Some(last) = page.last() else { break };
-                    cursor = Some(Cursor {
-                        sort_key: last.sort_key.clone(),
-                        id: last.id,
-                    });
-                    let full = page.len() == 20;
-                    seen.extend(page.into_iter().map(|c| (c.sort_key, c.id)));
-                    if !full {
-                        break;
-                    }
-                }
                 assert_eq!(
-                    seen, expected,
+                    every_page_of(&mut conn, 1, term, org_contacts).await,
+                    matching_by_hand(&mine, term),
                     "{term} ({org_contacts} contacts): every page, in name order"
                 );
             }
@@ -983,9 +1000,7 @@ both_databases!(
     |app: TestApp| async move {
         let app = app;
         use crate::kit::{contact_named, insert_organizations};
-        use rapport::contacts::storage::{
-            Cursor, Search, delete, first_character_level, insert, list, update,
-        };
+        use rapport::contacts::storage::{delete, first_character_level, insert, update};
         let firsts = [
             "Aaron",
             "Ada",
@@ -1086,32 +1101,9 @@ both_databases!(
                     .into_iter()
                     .flat_map(|term| [(term, mine.len() as i64), (term, 1_000_000)])
                 {
-                    let mut expected: Vec<(String, i64)> = mine
-                        .iter()
-                        .filter(|(_, n)| n.to_lowercase().contains(&term.to_lowercase()))
-                        .map(|(id, n)| (n.to_lowercase(), *id))
-                        .collect();
-                    expected.sort();
-                    let mut seen: Vec<(String, i64)> = Vec::new();
-                    let mut cursor: Option<Cursor> = None;
-                    loop {
-                        let search = Search { term, org_contacts };
-                        let page = list(&mut conn, org, Some(search), cursor.as_ref(), 20)
-                            .await
-                            .unwrap();
-                        let Some(last) = page.last() else { break };
-                        cursor = Some(Cursor {
-                            sort_key: last.sort_key.clone(),
-                            id: last.id,
-                        });
-                        let full = page.len() == 20;
-                        seen.extend(page.into_iter().map(|c| (c.sort_key, c.id)));
-                        if !full {
-                            break;
-                        }
-                    }
                     assert_eq!(
-                        seen, expected,
+                        every_page_of(&mut conn, org, term, org_contacts).await,
+                        matching_by_hand(&mine, term),
                         "{term} ({org_contacts} contacts): every page, in name order"
                     );
                 }
