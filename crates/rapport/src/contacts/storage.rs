@@ -393,13 +393,12 @@ pub async fn list(
 /// PostgreSQL's search in a large organization. Its trigram index returns every match of a
 /// term in no order, so a page of a common surname read and sorted all of them (5,500 rows at
 /// 1,000,000 contacts). Here the page is first looked for among the contacts whose first
-/// character has the cursor's level (migration 0008's `search_group`, one equality in the GIN
-/// index: the planner kept a range or a list of groups out of the index and read every match),
-/// starting from the group of the next contact in name order: the levels before 'a'
-/// (punctuation, digits) one by one, then the letter. Only when
-/// those run out are the rest of the matches read, from the next level on. Sort keys compare
-/// by code point on PostgreSQL too (0008), so no contact of a later level sorts before one of
-/// an earlier level.
+/// character has the level of the next contact after the cursor (migration 0008's
+/// `search_group`, one equality in the GIN index: the planner kept a range or a list of groups
+/// out of the index and read every match): the levels before 'a' (punctuation, digits) one by
+/// one, then the letter. Only when those run out are the rest of the matches read, from the
+/// next level on. Sort keys compare by code point on PostgreSQL too (0008), so no contact of a
+/// later level sorts before one of an earlier level.
 async fn search_from_first_character(
     conn: &mut Conn<'_>,
     org_id: i64,
