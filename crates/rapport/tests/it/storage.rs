@@ -242,6 +242,51 @@ async fn insert_contact<'c>(conn: impl sqlx::SqliteExecutor<'c>, org: i64, name:
     .unwrap();
 }
 
+/// The i-th of a mix of names beginning with every kind of character (letters, accents, other
+/// scripts, digits, punctuation), many sharing a first name or a surname, for the search paging
+/// tests.
+fn name_of_every_kind(i: usize) -> String {
+    const FIRSTS: [&str; 31] = [
+        "Aaron",
+        "Ada",
+        "Adam",
+        "Al",
+        "Ann",
+        "Anna",
+        "Annabel",
+        "Bo",
+        "Ben",
+        "Émile",
+        "Zoë",
+        "Zed",
+        "Ølaf",
+        "Ωmega",
+        "日本",
+        "O'Brien",
+        "'Quoted'",
+        "007",
+        "42nd",
+        "Mary",
+        "Max",
+        "Maxine",
+        "Mo",
+        "Smith",
+        "Xi",
+        "~Tilde",
+        "{Brace}",
+        "Ann-Marie",
+        "Al Smith",
+        "_under",
+        "Über",
+    ];
+    const LASTS: [&str; 6] = ["Smith", "Smithson", "Jones", "Annan", "Blacksmith", "Ng"];
+    format!(
+        "{} {}",
+        FIRSTS[(i * 7) % FIRSTS.len()],
+        LASTS[(i * 11 / 3) % LASTS.len()]
+    )
+}
+
 /// Every page of a search, 20 contacts at a time from the cursor of the last, as (sort key, id).
 async fn every_page_of(
     conn: &mut rapport::db::Conn<'_>,
@@ -485,48 +530,13 @@ async fn sqlite_search_pages_in_name_order_across_buckets() {
     let dir = tempfile::tempdir().unwrap();
     let (db, pool) = sqlite_in(dir.path()).await;
     db.migrate().await.unwrap();
-    let firsts = [
-        "Aaron",
-        "Ada",
-        "Adam",
-        "Al",
-        "Ann",
-        "Anna",
-        "Annabel",
-        "Bo",
-        "Ben",
-        "Émile",
-        "Zoë",
-        "Zed",
-        "Ølaf",
-        "Ωmega",
-        "日本",
-        "O'Brien",
-        "'Quoted'",
-        "007",
-        "42nd",
-        "Mary",
-        "Max",
-        "Maxine",
-        "Mo",
-        "Smith",
-        "Xi",
-        "~Tilde",
-        "Ann-Marie",
-        "Al Smith",
-    ];
-    let lasts = ["Smith", "Smithson", "Jones", "Annan", "Blacksmith", "Ng"];
     let mut tx = pool.begin().await.unwrap();
     for org in [1, 2] {
         insert_org(&mut *tx, org).await;
     }
     let mut mine: Vec<(i64, String)> = Vec::new();
     for i in 0..1_500_usize {
-        let name = format!(
-            "{} {}",
-            firsts[(i * 7) % firsts.len()],
-            lasts[(i * 11 / 3) % lasts.len()]
-        );
+        let name = name_of_every_kind(i);
         for org in [1, 2] {
             if org == 2 && i % 5 != 0 {
                 continue;
@@ -1001,46 +1011,12 @@ both_databases!(
         let app = app;
         use crate::kit::{contact_named, insert_organizations};
         use rapport::contacts::storage::{delete, first_character_level, insert, update};
-        let firsts = [
-            "Aaron",
-            "Ada",
-            "Al",
-            "Ann",
-            "Anna",
-            "Bo",
-            "Ben",
-            "Émile",
-            "Zoë",
-            "Zed",
-            "Ølaf",
-            "Ωmega",
-            "日本",
-            "O'Brien",
-            "'Quoted'",
-            "007",
-            "42nd",
-            "Mary",
-            "Max",
-            "Smith",
-            "Xi",
-            "~Tilde",
-            "{Brace}",
-            "Ann-Marie",
-            "Al Smith",
-            "_under",
-            "Über",
-        ];
-        let lasts = ["Smith", "Smithson", "Jones", "Annan", "Blacksmith", "Ng"];
         let now = app.state.clock.now();
         let mut tx = app.state.db.begin().await.unwrap();
         let orgs = insert_organizations(&mut tx.conn(), &["Mine", "Theirs"], now).await;
         let mut mine: Vec<(i64, String)> = Vec::new();
         for i in 0..1_200_usize {
-            let name = format!(
-                "{} {}",
-                firsts[(i * 7) % firsts.len()],
-                lasts[(i * 11 / 3) % lasts.len()]
-            );
+            let name = name_of_every_kind(i);
             let data = contact_named(name.clone());
             let id = insert(&mut tx.conn(), orgs[0], None, &data, now)
                 .await
