@@ -862,8 +862,8 @@ async fn outbox_drain(env: &Env, sink: &SmtpSink, n: usize) -> Result<Outbox> {
         .port(sink.addr.port())
         .build();
     let before = sink.received();
-    // As many senders as Rapport has job workers (RAPPORT_JOB_WORKERS' default), each message
-    // on its own connection as Rapport's transport does.
+    // As many senders as Rapport has job workers (RAPPORT_JOB_WORKERS' default), through a
+    // transport built as Rapport's is: lettre with its connection pool.
     let senders = 4;
     let mut tasks = Vec::new();
     for s in 0..senders {

@@ -146,6 +146,9 @@ impl Transport {
                 let builder =
                     AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                         .map_err(|_| TransportError::InvalidUrl("not a valid SMTP URL".into()))?;
+                // lettre's `pool` feature keeps up to ten connections open for a minute: an
+                // invitation no longer pays a connection, EHLO, STARTTLS and AUTH of its own, and
+                // a pooled connection is checked with NOOP before it is reused.
                 Ok(Transport::Smtp(
                     builder
                         .timeout(Some(std::time::Duration::from_secs(30)))
