@@ -64,16 +64,21 @@ pub async fn record_many(
 ) -> Result<(), sqlx::Error> {
     let summary: String = summary.chars().take(500).collect();
     for chunk in contact_ids.chunks(CONTACTS_PER_RECORD) {
-        // Row i binds its contact; the rest is bound once, after the contacts.
-        let shared = chunk.len() + 1;
+        // The shared values are bound once, as parameters 1 to 5; row i binds its contact as
+        // parameter 5 + i. Shared first, so that on SQLite each row's new parameter is the
+        // highest yet, which SQLite adds without looking through the earlier ones.
+        let backend = conn.backend();
+        let p = |n: usize| crate::db::numbered_param(backend, n);
         let rows: Vec<String> = (1..=chunk.len())
-            .map(|contact| {
+            .map(|row| {
                 format!(
-                    "(${shared}, ${contact}, ${}, ${}, ${}, ${})",
-                    shared + 1,
-                    shared + 2,
-                    shared + 3,
-                    shared + 4
+                    "({}, {}, {}, {}, {}, {})",
+                    p(1),
+                    p(5 + row),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5)
                 )
             })
             .collect();
@@ -84,19 +89,17 @@ pub async fn record_many(
         macro_rules! run {
             ($db:ty, $c:expr) => {{
                 // Not cached: see `zoom::storage::record_webhooks`.
-                let mut query = sqlx::query::<$db>(sql).persistent(false);
-                for id in chunk {
-                    query = query.bind(id);
-                }
-                query
+                let mut query = sqlx::query::<$db>(sql)
+                    .persistent(false)
                     .bind(org_id)
                     .bind(user_id)
                     .bind(kind)
                     .bind(&summary)
-                    .bind(now)
-                    .execute(&mut **$c)
-                    .await
-                    .map(|_| ())
+                    .bind(now);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.execute(&mut **$c).await.map(|_| ())
             }};
         }
         match conn {

@@ -136,7 +136,7 @@ async fn insert_chunk(
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, sqlx::Error> {
     // The columns in the order of `insert`'s.
-    let values = crate::db::placeholders(contacts.len(), 13);
+    let values = crate::db::placeholders(conn.backend(), contacts.len(), 13);
     let sql = sqlx::AssertSqlSafe(format!(
         "INSERT INTO contacts (org_id, name, email, phone, company, job_title, time_zone, notes, sort_key, search_text, created_by, created_at, updated_at)
          VALUES {values} RETURNING id"

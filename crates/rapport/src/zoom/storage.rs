@@ -363,7 +363,7 @@ pub async fn record_webhooks<'k>(
     if keys.len() == 0 {
         return Ok(Vec::new());
     }
-    let values = crate::db::placeholders(keys.len(), 3);
+    let values = crate::db::placeholders(conn.backend(), keys.len(), 3);
     let sql = sqlx::AssertSqlSafe(format!(
         "INSERT INTO webhook_events (dedupe_key, provider, received_at) VALUES {values}
          ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
