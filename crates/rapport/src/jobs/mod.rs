@@ -112,14 +112,17 @@ pub async fn enqueue_many(
     if jobs.is_empty() {
         return Ok(());
     }
-    // Row i binds its payload and due time; kind and max_attempts are bound once, last.
-    let kind_at = jobs.len() * 2 + 1;
-    let attempts_at = kind_at + 1;
+    // Kind and max_attempts are bound once, first; row i binds its payload and due time after
+    // them (on SQLite as numbered parameters: see `db::numbered_param`).
+    let backend = conn.backend();
+    let p = |n: usize| crate::db::numbered_param(backend, n);
     let rows: Vec<String> = (0..jobs.len())
         .map(|i| {
-            let (payload, run_at) = (2 * i + 1, 2 * i + 2);
+            let (payload, run_at) = (p(2 * i + 3), p(2 * i + 4));
             format!(
-                "(NULL, ${kind_at}, ${payload}, 'queued', 0, ${attempts_at}, ${run_at}, ${run_at}, ${run_at})"
+                "(NULL, {}, {payload}, 'queued', 0, {}, {run_at}, {run_at}, {run_at})",
+                p(1),
+                p(2)
             )
         })
         .collect();
@@ -131,16 +134,14 @@ pub async fn enqueue_many(
     macro_rules! run {
         ($db:ty, $c:expr) => {{
             // Not cached: see `zoom::storage::record_webhooks`.
-            let mut query = sqlx::query::<$db>(sql).persistent(false);
+            let mut query = sqlx::query::<$db>(sql)
+                .persistent(false)
+                .bind(kind.as_str())
+                .bind(i64::from(max_attempts));
             for (payload, run_at) in jobs {
                 query = query.bind(payload).bind(run_at);
             }
-            query
-                .bind(kind.as_str())
-                .bind(i64::from(max_attempts))
-                .execute(&mut **$c)
-                .await
-                .map(|_| ())
+            query.execute(&mut **$c).await.map(|_| ())
         }};
     }
     match conn {
