@@ -20,6 +20,7 @@ pub mod mail;
 pub mod marketplace;
 pub mod meetings;
 pub mod ops;
+pub mod program;
 pub mod telemetry;
 pub mod vault;
 pub mod web;

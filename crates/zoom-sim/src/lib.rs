@@ -41,6 +41,7 @@ mod model;
 mod oauth;
 mod pages;
 mod persist;
+pub mod program;
 mod prune;
 mod ratelimit;
 mod server;
