@@ -206,16 +206,22 @@ pub fn build_message(from: &Mailbox, row: &OutboxRow) -> Result<Message, String>
 
 /// Delivers one outbox message (the `send_email` job). Safe to run twice: a sent row is skipped.
 pub async fn deliver(state: &AppState, outbox_id: i64) -> Result<(), JobError> {
-    let row = {
-        let mut pooled = state.db.acquire().await?;
-        sql_as!(
-            &mut pooled.conn(),
-            OutboxRow,
-            fetch_optional,
-            "SELECT id, org_id, contact_id, to_address, to_name, subject, text_body, html_body, attachments, state FROM outbox WHERE id = $1",
-            outbox_id
-        )?
-    };
+    // A read of its own (on SQLite, one trip to a reader thread rather than sqlx's ping and
+    // statement hand-offs): the message is sent outside any transaction.
+    let row = state
+        .db
+        .read(move |mut conn| {
+            Box::pin(async move {
+                sql_as!(
+                    &mut conn,
+                    OutboxRow,
+                    fetch_optional,
+                    "SELECT id, org_id, contact_id, to_address, to_name, subject, text_body, html_body, attachments, state FROM outbox WHERE id = $1",
+                    outbox_id
+                )
+            })
+        })
+        .await?;
     let Some(row) = row else {
         return Err(JobError::Permanent(format!(
             "outbox message {outbox_id} no longer exists"
