@@ -46,15 +46,20 @@ async fn zoom_for(
     state: &AppState,
     user: &CurrentUser,
 ) -> AppResult<(bool, Option<ConnectionRow>)> {
-    let mut pooled = state.db.acquire().await?;
-    let mut conn = pooled.conn();
-    if !crate::flags::is_enabled(&mut conn, crate::flags::ZOOM, user.org_id, user.user_id).await? {
-        return Ok((false, None));
-    }
-    Ok((
-        true,
-        crate::zoom::storage::for_user(&mut conn, user.user_id).await?,
-    ))
+    let (org_id, user_id) = (user.org_id, user.user_id);
+    Ok(state
+        .db
+        .read(move |mut conn| {
+            Box::pin(async move {
+                if !crate::flags::is_enabled(&mut conn, crate::flags::ZOOM, org_id, user_id).await?
+                {
+                    return Ok((false, None));
+                }
+                let connection = crate::zoom::storage::for_user(&mut conn, user_id).await?;
+                Ok((true, connection))
+            })
+        })
+        .await?)
 }
 
 async fn require_zoom(state: &AppState, user: &CurrentUser) -> AppResult<Option<ConnectionRow>> {
@@ -66,8 +71,12 @@ async fn require_zoom(state: &AppState, user: &CurrentUser) -> AppResult<Option<
 
 async fn contact_of(state: &AppState, user: &CurrentUser, id: &str) -> AppResult<ContactRow> {
     let id = parse_id(id)?;
-    let mut pooled = state.db.acquire().await?;
-    contacts_storage::get(&mut pooled.conn(), user.org_id, id)
+    let org_id = user.org_id;
+    state
+        .db
+        .read(move |mut conn| {
+            Box::pin(async move { contacts_storage::get(&mut conn, org_id, id).await })
+        })
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -75,8 +84,10 @@ async fn contact_of(state: &AppState, user: &CurrentUser, id: &str) -> AppResult
 /// A meeting the user may change: theirs (only the host can start, reschedule or cancel).
 async fn hosted_meeting(state: &AppState, user: &CurrentUser, id: &str) -> AppResult<MeetingRow> {
     let id = parse_id(id)?;
-    let mut pooled = state.db.acquire().await?;
-    storage::get(&mut pooled.conn(), user.org_id, id)
+    let org_id = user.org_id;
+    state
+        .db
+        .read(move |mut conn| Box::pin(async move { storage::get(&mut conn, org_id, id).await }))
         .await?
         .filter(|m| m.host_user_id == user.user_id)
         .ok_or(AppError::NotFound)

@@ -86,13 +86,18 @@ async fn load_for_user(
     state: &AppState,
     user_id: i64,
 ) -> Result<Option<ConnectionRow>, sqlx::Error> {
-    let mut pooled = state.db.acquire().await?;
-    storage::for_user(&mut pooled.conn(), user_id).await
+    // On the path of every Zoom call: one trip to a reader thread on SQLite (`Db::read`).
+    state
+        .db
+        .read(move |mut conn| Box::pin(async move { storage::for_user(&mut conn, user_id).await }))
+        .await
 }
 
 async fn load(state: &AppState, id: i64) -> Result<Option<ConnectionRow>, sqlx::Error> {
-    let mut pooled = state.db.acquire().await?;
-    storage::by_id(&mut pooled.conn(), id).await
+    state
+        .db
+        .read(move |mut conn| Box::pin(async move { storage::by_id(&mut conn, id).await }))
+        .await
 }
 
 /// Refreshes connection `id` unless someone else is doing it or just did.
