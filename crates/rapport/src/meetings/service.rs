@@ -410,12 +410,13 @@ pub async fn reconcile(state: &AppState, job: ReconcileJob) -> Result<(), JobErr
         .await
         .map_err(|e| JobError::Retry(format!("listing Zoom meetings: {e}")))?;
     let taken = |zoom_id: String| async move {
-        let mut pooled = state.db.acquire().await?;
-        Ok::<bool, sqlx::Error>(
-            storage::by_zoom_id(&mut pooled.conn(), &zoom_id)
-                .await?
-                .is_some(),
-        )
+        let found = state
+            .db
+            .read(move |mut conn| {
+                Box::pin(async move { storage::by_zoom_id(&mut conn, &zoom_id).await })
+            })
+            .await?;
+        Ok::<bool, sqlx::Error>(found.is_some())
     };
     for candidate in listed {
         let same_topic = candidate.topic.as_deref() == Some(meeting.topic.as_str());
@@ -666,10 +667,17 @@ pub async fn apply_zoom_event(
     use zoom_api::webhook::EventKind;
     let now = state.clock.now();
     let event_ts = event.event_ts.unwrap_or_else(|| now.timestamp_millis());
+    // Every event a job applies starts here: a read of its own (one trip to a reader thread on
+    // SQLite, see `Db::read`).
     let find = |id: Option<u64>| async move {
         let Some(id) = id else { return Ok(None) };
-        let mut pooled = state.db.acquire().await?;
-        storage::by_zoom_id(&mut pooled.conn(), &id.to_string()).await
+        let zoom_id = id.to_string();
+        state
+            .db
+            .read(move |mut conn| {
+                Box::pin(async move { storage::by_zoom_id(&mut conn, &zoom_id).await })
+            })
+            .await
     };
     match &event.kind {
         EventKind::MeetingDeleted(e) => {
