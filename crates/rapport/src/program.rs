@@ -50,6 +50,13 @@ async fn run_cli() -> ExitCode {
     }
 }
 
+/// The application's state for a one-off command (migrations applied), or the error to print.
+async fn command_state(config: Config) -> Result<AppState, String> {
+    AppState::for_command(config, Clock::system())
+        .await
+        .map_err(|e| e.to_string())
+}
+
 async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
         Command::Serve => serve(config).await,
@@ -59,16 +66,12 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             } else {
                 "PostgreSQL"
             };
-            AppState::for_command(config, Clock::system())
-                .await
-                .map_err(|e| e.to_string())?;
+            command_state(config).await?;
             println!("Migrations applied ({backend}).");
             Ok(())
         }
         Command::User(UserCommand::Add(args)) => {
-            let state = AppState::for_command(config, Clock::system())
-                .await
-                .map_err(|e| e.to_string())?;
+            let state = command_state(config).await?;
             let message = crate::commands::add_user(&state, &args)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -76,9 +79,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Flags(command) => {
-            let state = AppState::for_command(config, Clock::system())
-                .await
-                .map_err(|e| e.to_string())?;
+            let state = command_state(config).await?;
             let message = match command {
                 FlagsCommand::Show => crate::commands::show_flags(&state).await,
                 FlagsCommand::Set(args) => crate::commands::set_flag(&state, &args).await,
@@ -106,9 +107,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Secrets(SecretsCommand::Rotate) => {
-            let state = AppState::for_command(config, Clock::system())
-                .await
-                .map_err(|e| e.to_string())?;
+            let state = command_state(config).await?;
             let message = crate::commands::rotate_secrets(&state)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -116,9 +115,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Dev(DevCommand::Mail(args)) => {
-            let state = AppState::for_command(config, Clock::system())
-                .await
-                .map_err(|e| e.to_string())?;
+            let state = command_state(config).await?;
             let n = crate::commands::queue_test_mail(&state, &args.to, args.count)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -126,9 +123,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Dev(DevCommand::Seed(args)) => {
-            let state = AppState::for_command(config, Clock::system())
-                .await
-                .map_err(|e| e.to_string())?;
+            let state = command_state(config).await?;
             let started = std::time::Instant::now();
             let n = crate::commands::seed_contacts(&state, &args.org, args.contacts)
                 .await
