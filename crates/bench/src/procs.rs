@@ -7,7 +7,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use procfs::process::{ClearRefs, Process};
 use tokio::process::{Child, Command};
 
 /// A free loopback port (the listener is dropped at once; nothing else binds in between on a
@@ -22,6 +21,7 @@ pub struct Running {
     pub name: &'static str,
     pub child: Child,
     pub pid: i32,
+    clock_ticks: ClockTicks,
 }
 
 impl Running {
@@ -34,12 +34,18 @@ impl Running {
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err))
             .kill_on_drop(true);
+        let clock_ticks = ClockTicks::of_this_machine().await?;
         let child = command.spawn().with_context(|| format!("start {name}"))?;
         let pid = child
             .id()
             .and_then(|p| i32::try_from(p).ok())
             .with_context(|| format!("{name} exited at once"))?;
-        Ok(Running { name, child, pid })
+        Ok(Running {
+            name,
+            child,
+            pid,
+            clock_ticks,
+        })
     }
 
     /// Waits until `url` answers 200, polling every 2 ms; returns the time since `started`.
@@ -67,13 +73,13 @@ impl Running {
     }
 
     pub fn usage(&self) -> Result<Usage> {
-        Usage::of(self.pid)
+        Usage::of(self.pid, self.clock_ticks)
     }
 
-    /// Starts a new peak-RSS window (the kernel's high-water mark is reset to the current RSS).
+    /// Starts a new peak-RSS window: writing 5 to `clear_refs` resets the kernel's high-water
+    /// mark (`VmHWM`) to the current RSS (proc(5)).
     pub fn reset_peak(&self) -> Result<()> {
-        Process::new(self.pid)?
-            .clear_refs(ClearRefs::PeakRSS)
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid), "5")
             .context("reset peak RSS (writing /proc/PID/clear_refs)")
     }
 
@@ -102,18 +108,74 @@ pub struct Usage {
     pub peak_rss_bytes: u64,
 }
 
+/// The kernel's clock ticks per second, the unit of the CPU times in `/proc/PID/stat`.
+///
+/// Read once from `getconf CLK_TCK`: std has no safe `sysconf`, unsafe code is forbidden, and
+/// the procfs crate, which reads the same three figures, cost more compile time than anything
+/// else the benchmark alone needs (docs/decisions.md).
+#[derive(Debug, Clone, Copy)]
+pub struct ClockTicks(f64);
+
+impl ClockTicks {
+    pub async fn of_this_machine() -> Result<ClockTicks> {
+        let output = Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .await
+            .context("run `getconf CLK_TCK`")?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let ticks: u32 = text
+            .trim()
+            .parse()
+            .with_context(|| format!("`getconf CLK_TCK` printed {text:?}"))?;
+        if ticks == 0 {
+            bail!("`getconf CLK_TCK` printed 0");
+        }
+        Ok(ClockTicks(f64::from(ticks)))
+    }
+}
+
 impl Usage {
-    pub fn of(pid: i32) -> Result<Usage> {
-        let process = Process::new(pid)?;
-        let stat = process.stat()?;
-        let status = process.status()?;
-        let ticks = procfs::ticks_per_second() as f64;
+    pub fn of(pid: i32, clock_ticks: ClockTicks) -> Result<Usage> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .with_context(|| format!("read /proc/{pid}/stat"))?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .with_context(|| format!("read /proc/{pid}/status"))?;
+        let (user, system) = cpu_ticks(&stat)?;
         Ok(Usage {
-            cpu_seconds: (stat.utime + stat.stime) as f64 / ticks,
-            rss_bytes: status.vmrss.unwrap_or(0) * 1024,
-            peak_rss_bytes: status.vmhwm.unwrap_or(0) * 1024,
+            cpu_seconds: (user + system) as f64 / clock_ticks.0,
+            rss_bytes: status_kib(&status, "VmRSS")? * 1024,
+            peak_rss_bytes: status_kib(&status, "VmHWM")? * 1024,
         })
     }
+}
+
+/// `utime` and `stime` (fields 14 and 15) of `/proc/PID/stat`. The command name (field 2) is
+/// in parentheses and may itself hold spaces and parentheses, so fields are counted from the
+/// last `)`.
+fn cpu_ticks(stat: &str) -> Result<(u64, u64)> {
+    let after_name = stat
+        .rfind(')')
+        .map(|end| &stat[end + 1..])
+        .context("no command name in /proc/PID/stat")?;
+    // Field 3 (the state) is the first after the name, so field N is at index N - 3.
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let field = |n: usize| -> Result<u64> {
+        fields
+            .get(n - 3)
+            .and_then(|f| f.parse().ok())
+            .with_context(|| format!("field {n} of /proc/PID/stat"))
+    };
+    Ok((field(14)?, field(15)?))
+}
+
+/// A `Name:   1234 kB` line of `/proc/PID/status`, in KiB.
+fn status_kib(status: &str, name: &str) -> Result<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .and_then(|rest| rest.trim().strip_suffix("kB")?.trim().parse().ok())
+        .with_context(|| format!("{name} in /proc/PID/status"))
 }
 
 /// Runs a one-shot command to completion, with its output kept in `log`.
@@ -144,4 +206,35 @@ pub fn sibling_binary(name: &str) -> Result<PathBuf> {
         );
     }
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_times_are_counted_from_the_last_parenthesis_of_the_command_name() {
+        let stat = "4242 (rap (port) x) S 1 4242 4242 0 -1 4194304 900 0 0 0 \
+                    1234 567 0 0 20 0 9 0 100 200000 3000 18446744073709551615";
+        assert_eq!(cpu_ticks(stat).unwrap(), (1234, 567));
+        assert!(cpu_ticks("4242 (rapport").is_err());
+        assert!(cpu_ticks("4242 (rapport) S 1 2").is_err());
+    }
+
+    #[test]
+    fn resident_set_figures_are_read_in_kib() {
+        let status = "Name:\trapport\nVmHWM:\t   40960 kB\nVmRSS:\t   20480 kB\n";
+        assert_eq!(status_kib(status, "VmRSS").unwrap(), 20480);
+        assert_eq!(status_kib(status, "VmHWM").unwrap(), 40960);
+        assert!(status_kib(status, "VmSwap").is_err());
+    }
+
+    #[tokio::test]
+    async fn this_process_uses_cpu_and_memory() {
+        let ticks = ClockTicks::of_this_machine().await.unwrap();
+        let usage = Usage::of(i32::try_from(std::process::id()).unwrap(), ticks).unwrap();
+        assert!(usage.rss_bytes > 0);
+        assert!(usage.peak_rss_bytes >= usage.rss_bytes);
+        assert!(usage.cpu_seconds >= 0.0);
+    }
 }
