@@ -67,20 +67,23 @@ pub struct SqliteNode {
     /// Connections for [`Db::read`]; none for an in-memory database, which other connections
     /// cannot open.
     readers: Option<read::Readers>,
+    /// The connection for [`Db::write`], on a thread of its own; none in memory, as above.
+    writer: Option<read::Readers>,
 }
 
 /// A connection of either backend, borrowed from a pool connection or a transaction, or a
-/// SQLite read connection of [`Db::read`].
+/// SQLite connection of the node's own, without sqlx: a reader's in [`Db::read`], the
+/// writer's in [`Db::write`].
 pub enum Conn<'a> {
     Sqlite(&'a mut SqliteConnection),
     Postgres(&'a mut PgConnection),
-    SqliteRead(&'a mut rusqlite::Connection),
+    SqliteDirect(&'a mut rusqlite::Connection),
 }
 
 impl Conn<'_> {
     /// True on SQLite, through sqlx or not: for the few statements whose SQL differs.
     pub fn is_sqlite(&self) -> bool {
-        matches!(self, Conn::Sqlite(_) | Conn::SqliteRead(_))
+        matches!(self, Conn::Sqlite(_) | Conn::SqliteDirect(_))
     }
 
     /// The backend, for the [`dialect`] functions that pick a statement by it.
@@ -95,6 +98,10 @@ impl Conn<'_> {
 
 /// What a [`Db::read`] closure returns: the read, as a future borrowing the connection.
 pub type ReadFuture<'c, T> = futures::future::BoxFuture<'c, Result<T, sqlx::Error>>;
+
+/// What a [`Db::write`] closure returns: the transaction's work, as a future borrowing the
+/// connection, with the caller's error type.
+pub type WriteFuture<'c, T, E> = futures::future::BoxFuture<'c, Result<T, E>>;
 
 /// A pooled connection of either backend.
 pub enum PoolConn {
@@ -174,14 +181,24 @@ impl Db {
                 .busy_timeout(BUSY_TIMEOUT);
             // sqlx's parsed options do not say whether the database is in memory; its URL does.
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            let readers = if in_memory {
-                None
+            let (readers, writer) = if in_memory {
+                (None, None)
             } else {
-                Some(read::Readers::start(
-                    options.get_filename(),
-                    reader_threads(max_connections),
-                    BUSY_TIMEOUT,
-                )?)
+                let path = options.get_filename();
+                (
+                    Some(read::Readers::start(
+                        path,
+                        reader_threads(max_connections),
+                        BUSY_TIMEOUT,
+                        read::Access::Read,
+                    )?),
+                    Some(read::Readers::start(
+                        path,
+                        1,
+                        BUSY_TIMEOUT,
+                        read::Access::Write,
+                    )?),
+                )
             };
             // Reads have their own threads (above), and writes take turns (`turn`): the pool
             // serves one write transaction at a time plus the single statements that run
@@ -207,6 +224,7 @@ impl Db {
                 Arc::new(SqliteNode {
                     turn: turn::WriteTurn::default(),
                     readers,
+                    writer,
                 }),
             ))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -286,7 +304,7 @@ impl Db {
             return readers
                 .run(move |conn| {
                     use futures::FutureExt;
-                    read(Conn::SqliteRead(conn)).now_or_never().unwrap_or(Err(
+                    read(Conn::SqliteDirect(conn)).now_or_never().unwrap_or(Err(
                         sqlx::Error::Protocol(
                             "a database read waited for something other than SQLite".into(),
                         ),
@@ -296,6 +314,54 @@ impl Db {
         }
         let mut pooled = self.acquire().await?;
         read(pooled.conn()).await
+    }
+
+    /// Runs `write` in one write transaction, committed when it returns `Ok` and rolled back
+    /// when it returns `Err`. The closure's future must only wait for the database.
+    ///
+    /// On a SQLite file, the whole transaction, `BEGIN IMMEDIATE` to `COMMIT` and every
+    /// statement between, runs on the node's writer thread in one hand-off, while the caller
+    /// holds the node's write turn as [`Db::begin`]'s transactions do. Through sqlx each
+    /// statement is handed to its connection's thread and back: a schedule's second
+    /// transaction made ten such round trips, and perf put a third of a schedule's samples on
+    /// the kernel switching threads (docs/benchmarks.md). Elsewhere (PostgreSQL, an in-memory
+    /// database) it is a [`Db::begin`] transaction.
+    pub async fn write<T, E, F>(&self, write: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(Conn<'c>) -> WriteFuture<'c, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<sqlx::Error> + Send + 'static,
+    {
+        if let Db::Sqlite(_, node) = self
+            && let Some(writer) = &node.writer
+        {
+            let turn = tokio::time::timeout(BUSY_TIMEOUT, node.turn.take())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?;
+            let outcome = writer
+                .run(move |conn| {
+                    // The turn goes with the transaction: if the caller stops waiting, the
+                    // next writer still waits until this one has committed or rolled back.
+                    let _turn = turn;
+                    Ok(read::transaction(conn, |conn| {
+                        use futures::FutureExt;
+                        write(Conn::SqliteDirect(conn))
+                            .now_or_never()
+                            .unwrap_or_else(|| {
+                                Err(E::from(sqlx::Error::Protocol(
+                                    "a database write waited for something other than SQLite"
+                                        .into(),
+                                )))
+                            })
+                    }))
+                })
+                .await?;
+            return outcome;
+        }
+        let mut tx = self.begin().await?;
+        let value = write(tx.conn()).await?;
+        tx.commit().await?;
+        Ok(value)
     }
 
     /// Whether PostgreSQL's autovacuum is on; `None` on SQLite, which needs no vacuum to keep
@@ -325,8 +391,8 @@ impl Db {
     pub async fn close(&self) {
         match self {
             Db::Sqlite(pool, node) => {
-                if let Some(readers) = &node.readers {
-                    readers.close();
+                for threads in [&node.readers, &node.writer].into_iter().flatten() {
+                    threads.close();
                 }
                 pool.close().await
             }
@@ -433,7 +499,7 @@ macro_rules! sql_as {
             $crate::db::Conn::Postgres(c) => {
                 sqlx::query_as::<sqlx::Postgres, $ty>($sql)$(.bind($arg))*.$method(&mut **c).await
             }
-            $crate::db::Conn::SqliteRead(c) => $crate::db::read::$method::<$ty>(
+            $crate::db::Conn::SqliteDirect(c) => $crate::db::read::$method::<$ty>(
                 c,
                 sqlx::SqlSafeStr::into_sql_str($sql).as_str(),
                 &[$(&$arg as &dyn $crate::db::read::Arg),*],
@@ -453,7 +519,7 @@ macro_rules! sql_scalar {
             $crate::db::Conn::Postgres(c) => {
                 sqlx::query_scalar::<sqlx::Postgres, $ty>($sql)$(.bind($arg))*.$method(&mut **c).await
             }
-            $crate::db::Conn::SqliteRead(c) => $crate::db::read::scalar::$method::<$ty>(
+            $crate::db::Conn::SqliteDirect(c) => $crate::db::read::scalar::$method::<$ty>(
                 c,
                 sqlx::SqlSafeStr::into_sql_str($sql).as_str(),
                 &[$(&$arg as &dyn $crate::db::read::Arg),*],
@@ -474,7 +540,7 @@ macro_rules! sql_execute {
             $crate::db::Conn::Postgres(c) => {
                 sqlx::query::<sqlx::Postgres>($sql)$(.bind($arg))*.execute(&mut **c).await.map(|r| r.rows_affected())
             }
-            $crate::db::Conn::SqliteRead(c) => $crate::db::read::execute(
+            $crate::db::Conn::SqliteDirect(c) => $crate::db::read::execute(
                 c,
                 sqlx::SqlSafeStr::into_sql_str($sql).as_str(),
                 &[$(&$arg as &dyn $crate::db::read::Arg),*],
@@ -516,10 +582,23 @@ pub fn numbered_param(backend: Backend, n: usize) -> String {
     }
 }
 
-/// True when the error is a unique-constraint violation (on either backend).
+/// True when the error is a unique-constraint violation (on either backend, through sqlx or on
+/// a connection of [`Db::read`] or [`Db::write`]).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) => db.is_unique_violation(),
+        sqlx::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rusqlite::Error>())
+            .is_some_and(|e| {
+                matches!(
+                    e.sqlite_error().map(|f| f.extended_code),
+                    Some(
+                        rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                            | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    )
+                )
+            }),
         _ => false,
     }
 }

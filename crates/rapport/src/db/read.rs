@@ -1,4 +1,4 @@
-//! SQLite reads without sqlx's thread hand-offs.
+//! SQLite reads, and write transactions, without sqlx's thread hand-offs.
 //!
 //! sqlx runs every SQLite connection on a thread of its own and hands each statement, and each
 //! row of its result, between that thread and the request's task over channels. Profiling the
@@ -8,11 +8,13 @@
 //! on a reader thread, and runs a whole read, every statement of it, on one of them: one
 //! hand-off per read, rows decoded where they are read.
 //!
-//! Storage functions do not change: a read gets a [`Conn::SqliteRead`](super::Conn) and the
+//! Storage functions do not change: a read gets a [`Conn::SqliteDirect`](super::Conn) and the
 //! `sql_*!` macros run the same SQL text on it with the functions below, binding `$N` by number
 //! and storing values exactly as sqlx does, so both paths read and compare the same text.
-//! The connections are `query_only`: a write through one fails instead of bypassing the node's
-//! write turn.
+//! The reader connections are `query_only`: a write through one fails instead of bypassing the
+//! node's write turn. A node also keeps one writer thread, the same kind of pool with one
+//! read-write connection, for [`Db::write`](super::Db::write): a whole write transaction in
+//! one hand-off, run while its task holds the node's write turn.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -24,6 +26,16 @@ use rusqlite::{CachedStatement, Connection, Row, Statement, ToSql};
 
 /// Prepared statements kept per connection: every read statement of the application fits.
 const STATEMENT_CACHE: usize = 64;
+
+/// What the connections of a [`Readers`] pool may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// `query_only` connections, for reads.
+    Read,
+    /// A read-write connection with the settings sqlx's connections have (foreign keys,
+    /// secure delete, `synchronous = NORMAL`), for write transactions that hold the write turn.
+    Write,
+}
 
 /// A read waiting for a connection.
 type Job = Box<dyn FnOnce(Result<&mut Connection, sqlx::Error>) + Send>;
@@ -40,16 +52,25 @@ pub struct Readers {
 }
 
 impl Readers {
-    /// `size` reader threads for the database at `path`. Each opens its connection before its
-    /// first read, and again after a failed open.
-    pub fn start(path: &Path, size: usize, busy_timeout: Duration) -> std::io::Result<Readers> {
+    /// `size` threads for the database at `path`, with connections of `access`. Each opens
+    /// its connection before its first job, and again after a failed open.
+    pub fn start(
+        path: &Path,
+        size: usize,
+        busy_timeout: Duration,
+        access: Access,
+    ) -> std::io::Result<Readers> {
         let (sender, receiver) = flume::unbounded::<Job>();
         for n in 0..size.max(1) {
             let receiver = receiver.clone();
             let path = path.to_owned();
+            let name = match access {
+                Access::Read => format!("rapport-read-{n}"),
+                Access::Write => format!("rapport-write-{n}"),
+            };
             std::thread::Builder::new()
-                .name(format!("rapport-read-{n}"))
-                .spawn(move || serve(&path, busy_timeout, &receiver))?;
+                .name(name)
+                .spawn(move || serve(&path, busy_timeout, access, &receiver))?;
         }
         Ok(Readers {
             queue: Mutex::new(Some(sender)),
@@ -85,15 +106,15 @@ impl Readers {
     }
 }
 
-/// A reader thread: reads until the queue closes.
-fn serve(path: &Path, busy_timeout: Duration, queue: &flume::Receiver<Job>) {
+/// A reader (or writer) thread: runs jobs until the queue closes.
+fn serve(path: &Path, busy_timeout: Duration, access: Access, queue: &flume::Receiver<Job>) {
     let mut conn: Option<Connection> = None;
     while let Ok(job) = queue.recv() {
         if conn.is_none() {
-            match open(path, busy_timeout) {
+            match open(path, busy_timeout, access) {
                 Ok(opened) => conn = Some(opened),
                 Err(err) => {
-                    tracing::error!(error = %err, "could not open a read connection");
+                    tracing::error!(error = %err, "could not open a database connection of its own");
                     job(Err(error(err)));
                     continue;
                 }
@@ -103,16 +124,24 @@ fn serve(path: &Path, busy_timeout: Duration, queue: &flume::Receiver<Job>) {
             // A read that panics loses its answer, not the thread or its connection.
             let run = std::panic::AssertUnwindSafe(|| job(Ok(conn)));
             if std::panic::catch_unwind(run).is_err() {
-                tracing::error!("a database read panicked");
+                tracing::error!("a database job panicked on its thread");
             }
         }
     }
 }
 
-fn open(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+fn open(path: &Path, busy_timeout: Duration, access: Access) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(busy_timeout)?;
-    conn.pragma_update(None, "query_only", true)?;
+    match access {
+        Access::Read => conn.pragma_update(None, "query_only", true)?,
+        Access::Write => {
+            // As `Db::connect` sets up sqlx's connections; the journal mode (WAL) is the file's.
+            conn.pragma_update(None, "foreign_keys", true)?;
+            conn.pragma_update(None, "secure_delete", true)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+    }
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
@@ -350,6 +379,31 @@ pub mod scalar {
     ) -> Result<T, sqlx::Error> {
         super::fetch_one::<(T,)>(conn, sql, args).map(|(value,)| value)
     }
+}
+
+/// Runs `work` in a write transaction on `conn` (`BEGIN IMMEDIATE`), committed when it
+/// returns `Ok`, rolled back when it returns `Err` or when the commit fails.
+pub fn transaction<T, E: From<sqlx::Error>>(
+    conn: &mut Connection,
+    work: impl FnOnce(&mut Connection) -> Result<T, E>,
+) -> Result<T, E> {
+    // A transaction left open by an earlier failure (a rollback that failed too) would make
+    // every BEGIN on this connection fail.
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| E::from(error(e)))?;
+    let outcome = work(conn).and_then(|value| {
+        conn.execute_batch("COMMIT")
+            .map(|()| value)
+            .map_err(|e| E::from(error(e)))
+    });
+    if outcome.is_err() && !conn.is_autocommit() {
+        // If this fails too, the next transaction rolls back first (above).
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    outcome
 }
 
 /// Runs a statement and returns how many rows it changed. On a read connection any write

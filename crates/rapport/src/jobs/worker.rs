@@ -141,7 +141,7 @@ pub async fn run_one(state: &AppState, worker_id: &str) -> Result<bool, sqlx::Er
 /// transaction: a job costs one write to the queue instead of two (a claim, then a result),
 /// which on SQLite is one turn less at the single writer that webhook intake also waits for.
 /// A transaction also makes the write wait for this node's write turn instead of sleeping in
-/// SQLite's busy handler.
+/// SQLite's busy handler; on SQLite it runs whole on the node's writer thread (`Db::write`).
 async fn settle(
     state: &AppState,
     worker_id: &str,
@@ -149,17 +149,22 @@ async fn settle(
     claim_next: bool,
 ) -> Result<Option<ClaimedJob>, sqlx::Error> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    if let Some(finished) = &finished {
-        record(&mut tx.conn(), finished, now).await?;
-    }
-    let next = if claim_next {
-        jobs::claim_in(&mut tx.conn(), now, worker_id).await?
-    } else {
-        None
-    };
-    tx.commit().await?;
-    Ok(next)
+    let worker_id = worker_id.to_owned();
+    state
+        .db
+        .write(move |mut conn| {
+            Box::pin(async move {
+                if let Some(finished) = &finished {
+                    record(&mut conn, finished, now).await?;
+                }
+                if claim_next {
+                    jobs::claim_in(&mut conn, now, &worker_id).await
+                } else {
+                    Ok(None)
+                }
+            })
+        })
+        .await
 }
 
 async fn record(

@@ -234,19 +234,20 @@ pub async fn deliver(state: &AppState, outbox_id: i64) -> Result<(), JobError> {
     match &state.transport {
         Transport::DevMailbox => {
             // Storing and marking sent is one transaction, so the dev mailbox never shows a copy twice.
-            let mut tx = state.db.begin().await?;
-            // Marked first: if another run of this job (one whose lease ran out) got here first,
-            // nothing is stored twice.
-            if mark_sent(&mut tx.conn(), &row, now).await? {
-                devbox::store(
-                    &mut tx.conn(),
-                    &state.config.mail_from.to_string(),
-                    &row,
-                    now,
-                )
+            let from = state.config.mail_from.to_string();
+            state
+                .db
+                .write(move |mut conn| {
+                    Box::pin(async move {
+                        // Marked first: if another run of this job (one whose lease ran out) got
+                        // here first, nothing is stored twice.
+                        if mark_sent(&mut conn, &row, now).await? {
+                            devbox::store(&mut conn, &from, &row, now).await?;
+                        }
+                        Ok::<_, sqlx::Error>(())
+                    })
+                })
                 .await?;
-            }
-            tx.commit().await?;
         }
         Transport::Smtp(smtp) => {
             let message =
@@ -265,9 +266,12 @@ pub async fn deliver(state: &AppState, outbox_id: i64) -> Result<(), JobError> {
                     JobError::Retry(format!("SMTP: {err}"))
                 });
             }
-            let mut tx = state.db.begin().await?;
-            mark_sent(&mut tx.conn(), &row, now).await?;
-            tx.commit().await?;
+            state
+                .db
+                .write(move |mut conn| {
+                    Box::pin(async move { mark_sent(&mut conn, &row, now).await })
+                })
+                .await?;
         }
     }
     metrics::counter!("rapport_emails_sent_total").increment(1);

@@ -151,55 +151,56 @@ pub async fn schedule(
 ) -> Result<Scheduled, MeetingError> {
     let now = state.clock.now();
     let uid = ics_uid(state);
-    let (id, safety_net) = {
-        let mut tx = state.db.begin().await?;
-        let inserted = storage::insert_pending(
-            &mut tx.conn(),
-            &NewMeeting {
-                org_id: user.org_id,
-                host_user_id: user.user_id,
-                contact_id: contact.id,
-                topic: &m.topic,
-                agenda: m.agenda.as_deref(),
-                start_at: m.start_at,
-                time_zone: m.time_zone.name(),
-                duration_minutes: m.duration_minutes,
-                invite_contact: m.invite,
-                record_cloud: m.record_cloud,
-                idempotency_key,
-                ics_uid: &uid,
-            },
-            now,
-        )
+    // If this process dies after Zoom created the meeting but before its answer is stored,
+    // nothing else would ever look at this record: its reconciliation is queued with it, due
+    // once the call below is certainly over. Withdrawn when the call settles the record.
+    let reconcile_at = now + in_flight_bound(state);
+    let (org_id, host_user_id, contact_id) = (user.org_id, user.user_id, contact.id);
+    let (meeting, key) = (m.clone(), idempotency_key.to_owned());
+    let pending = state
+        .db
+        .write(move |mut conn| {
+            Box::pin(async move {
+                let new = NewMeeting {
+                    org_id,
+                    host_user_id,
+                    contact_id,
+                    topic: &meeting.topic,
+                    agenda: meeting.agenda.as_deref(),
+                    start_at: meeting.start_at,
+                    time_zone: meeting.time_zone.name(),
+                    duration_minutes: meeting.duration_minutes,
+                    invite_contact: meeting.invite,
+                    record_cloud: meeting.record_cloud,
+                    idempotency_key: &key,
+                    ics_uid: &uid,
+                };
+                let Some(id) = storage::insert_pending(&mut conn, &new, now).await? else {
+                    let first = storage::by_idempotency_key(&mut conn, org_id, &key).await?;
+                    return Ok(Pending::Repeated(first.map(Box::new)));
+                };
+                let safety_net = jobs::enqueue_at(
+                    &mut conn,
+                    Some(org_id),
+                    JobKind::ReconcileMeeting,
+                    &ReconcileJob {
+                        meeting_id: id,
+                        call_over: false,
+                    },
+                    reconcile_at,
+                    now,
+                    6,
+                )
+                .await?;
+                Ok::<_, sqlx::Error>(Pending::Recorded { id, safety_net })
+            })
+        })
         .await?;
-        let Some(id) = inserted else {
-            let existing =
-                storage::by_idempotency_key(&mut tx.conn(), user.org_id, idempotency_key).await?;
-            drop(tx);
-            return match existing {
-                Some(first) => settle_duplicate(state, first).await,
-                // The first send failed and left nothing behind between our insert and our read.
-                None => Ok(Scheduled::FirstSendFailed),
-            };
-        };
-        // If this process dies after Zoom created the meeting but before its answer is stored,
-        // nothing else would ever look at this record: queue its reconciliation with it, due
-        // once the call below is certainly over. Withdrawn when the call settles the record.
-        let safety_net = jobs::enqueue_at(
-            &mut tx.conn(),
-            Some(user.org_id),
-            JobKind::ReconcileMeeting,
-            &ReconcileJob {
-                meeting_id: id,
-                call_over: false,
-            },
-            now + in_flight_bound(state),
-            now,
-            6,
-        )
-        .await?;
-        tx.commit().await?;
-        (id, safety_net)
+    let (id, safety_net) = match pending {
+        Pending::Recorded { id, safety_net } => (id, safety_net),
+        Pending::Repeated(Some(first)) => return settle_duplicate(state, *first).await,
+        // The first send failed and left nothing behind between our insert and our read.
+        Pending::Repeated(None) => return Ok(Scheduled::FirstSendFailed),
     };
     // No transaction is held across the call to Zoom.
     let token = match tokens::access_token(state, user.user_id).await {
@@ -255,6 +256,14 @@ pub async fn schedule(
     }
 }
 
+/// What the schedule form's first transaction found.
+enum Pending {
+    /// The meeting is recorded as pending, with its safety-net reconciliation job.
+    Recorded { id: i64, safety_net: i64 },
+    /// The idempotency key was used before: the first send's meeting, if it is still there.
+    Repeated(Option<Box<MeetingRow>>),
+}
+
 /// Answers a repeated send of the schedule form once the first send has settled, as the first
 /// would have: a double click's second request is the one the browser shows. Waits (without
 /// holding a transaction) for at most as long as the first send's call to Zoom can take.
@@ -299,40 +308,57 @@ async fn finish_scheduling(
     safety_net: Option<i64>,
 ) -> Result<(), MeetingError> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let marked = storage::mark_scheduled(&mut tx.conn(), id, fields, now).await?;
-    // Settled now, or already (failed on disconnect): nothing is left for the net to catch.
-    if let Some(job) = safety_net {
-        jobs::withdraw(&mut tx.conn(), job).await?;
-    }
-    if !marked {
-        tx.commit().await?;
-        return Ok(());
-    }
-    let meeting = storage::by_id(&mut tx.conn(), id)
-        .await?
-        .ok_or_else(|| MeetingError::Internal("meeting vanished".into()))?;
-    if let Some(contact_id) = meeting.contact_id {
-        activity::record(
-            &mut tx.conn(),
-            meeting.org_id,
-            Some(contact_id),
-            Some(meeting.host_user_id),
-            "meeting_scheduled",
-            &format!(
-                "{} scheduled “{}” for {}",
-                meeting.host_name,
-                meeting.topic,
-                meeting.start_at.format("%Y-%m-%d %H:%M UTC")
-            ),
-            now,
-        )
+    let max_attempts = state.config.job_max_attempts;
+    let zoom_meeting_id = fields.zoom_meeting_id.to_owned();
+    let zoom_uuid = fields.zoom_uuid.map(str::to_owned);
+    let join_url = fields.join_url.map(str::to_owned);
+    let passcode = fields.passcode.map(str::to_owned);
+    state
+        .db
+        .write(move |mut conn| {
+            Box::pin(async move {
+                let fields = ZoomFields {
+                    zoom_meeting_id: &zoom_meeting_id,
+                    zoom_uuid: zoom_uuid.as_deref(),
+                    join_url: join_url.as_deref(),
+                    passcode: passcode.as_deref(),
+                };
+                let marked = storage::mark_scheduled(&mut conn, id, &fields, now).await?;
+                // Settled now, or already (failed on disconnect): nothing is left for the net
+                // to catch.
+                if let Some(job) = safety_net {
+                    jobs::withdraw(&mut conn, job).await?;
+                }
+                if !marked {
+                    return Ok(());
+                }
+                let meeting = storage::by_id(&mut conn, id)
+                    .await?
+                    .ok_or_else(|| MeetingError::Internal("meeting vanished".into()))?;
+                if let Some(contact_id) = meeting.contact_id {
+                    activity::record(
+                        &mut conn,
+                        meeting.org_id,
+                        Some(contact_id),
+                        Some(meeting.host_user_id),
+                        "meeting_scheduled",
+                        &format!(
+                            "{} scheduled “{}” for {}",
+                            meeting.host_name,
+                            meeting.topic,
+                            meeting.start_at.format("%Y-%m-%d %H:%M UTC")
+                        ),
+                        now,
+                    )
+                    .await?;
+                }
+                if meeting.invite_contact {
+                    queue_email(&mut conn, max_attempts, &meeting, Kind::Invitation, now).await?;
+                }
+                Ok::<_, MeetingError>(())
+            })
+        })
         .await?;
-    }
-    if meeting.invite_contact {
-        queue_email(&mut tx.conn(), state, &meeting, Kind::Invitation, now).await?;
-    }
-    tx.commit().await?;
     state.jobs_notify.notify_one();
     Ok(())
 }
@@ -340,7 +366,7 @@ async fn finish_scheduling(
 /// Queues the contact's email about `meeting` (no-op when the contact has no email).
 async fn queue_email(
     conn: &mut Conn<'_>,
-    state: &AppState,
+    max_attempts: u32,
     meeting: &MeetingRow,
     kind: Kind,
     now: DateTime<Utc>,
@@ -374,7 +400,7 @@ async fn queue_email(
     };
     let email = invite::build(kind, meeting, &parties, now)
         .map_err(|e| MeetingError::Internal(e.to_string()))?;
-    crate::mail::enqueue(conn, &email, now, state.config.job_max_attempts).await?;
+    crate::mail::enqueue(conn, &email, now, max_attempts).await?;
     Ok(())
 }
 
@@ -577,7 +603,14 @@ pub async fn reschedule(
         .await?;
     }
     if updated.invite_contact {
-        queue_email(&mut tx.conn(), state, &updated, Kind::Update, now).await?;
+        queue_email(
+            &mut tx.conn(),
+            state.config.job_max_attempts,
+            &updated,
+            Kind::Update,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     state.jobs_notify.notify_one();
@@ -652,7 +685,14 @@ pub async fn record_cancellation(
         .await?;
     }
     if notify && meeting.invite_contact {
-        queue_email(&mut tx.conn(), state, &meeting, Kind::Cancellation, now).await?;
+        queue_email(
+            &mut tx.conn(),
+            state.config.job_max_attempts,
+            &meeting,
+            Kind::Cancellation,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     state.jobs_notify.notify_one();
@@ -717,41 +757,52 @@ pub async fn apply_zoom_event(
         }
         EventKind::MeetingUpdated(e) => {
             if let Some(m) = find(e.object.id).await? {
-                let mut tx = state.db.begin().await?;
+                let id = m.id;
+                let topic = e.object.topic.clone();
+                let start_time = e.object.start_time;
                 let duration = e.object.duration.map(i64::from);
-                let applied = storage::apply_zoom_update(
-                    &mut tx.conn(),
-                    m.id,
-                    e.object.topic.as_deref(),
-                    e.object.start_time,
-                    duration,
-                    event_ts,
-                    now,
-                )
-                .await?;
-                if applied {
-                    let updated = storage::by_id(&mut tx.conn(), m.id).await?;
-                    if let Some(updated) = updated {
-                        if let Some(contact_id) = updated.contact_id {
-                            activity::record(
-                                &mut tx.conn(),
-                                updated.org_id,
-                                Some(contact_id),
-                                Some(updated.host_user_id),
-                                "meeting_updated",
-                                &format!("“{}” was changed in Zoom", updated.topic),
+                let max_attempts = state.config.job_max_attempts;
+                state
+                    .db
+                    .write(move |mut conn| {
+                        Box::pin(async move {
+                            let applied = storage::apply_zoom_update(
+                                &mut conn,
+                                id,
+                                topic.as_deref(),
+                                start_time,
+                                duration,
+                                event_ts,
                                 now,
                             )
                             .await?;
-                        }
-                        if updated.invite_contact {
-                            queue_email(&mut tx.conn(), state, &updated, Kind::Update, now)
-                                .await
-                                .map_err(|e| JobError::Retry(e.to_string()))?;
-                        }
-                    }
-                }
-                tx.commit().await?;
+                            if !applied {
+                                return Ok(());
+                            }
+                            let Some(updated) = storage::by_id(&mut conn, id).await? else {
+                                return Ok(());
+                            };
+                            if let Some(contact_id) = updated.contact_id {
+                                activity::record(
+                                    &mut conn,
+                                    updated.org_id,
+                                    Some(contact_id),
+                                    Some(updated.host_user_id),
+                                    "meeting_updated",
+                                    &format!("“{}” was changed in Zoom", updated.topic),
+                                    now,
+                                )
+                                .await?;
+                            }
+                            if updated.invite_contact {
+                                queue_email(&mut conn, max_attempts, &updated, Kind::Update, now)
+                                    .await
+                                    .map_err(|e| JobError::Retry(e.to_string()))?;
+                            }
+                            Ok::<_, JobError>(())
+                        })
+                    })
+                    .await?;
             }
         }
         EventKind::MeetingStarted(e) | EventKind::MeetingEnded(e) => {

@@ -810,6 +810,129 @@ async fn sqlite_search_index_tidy_merges_segments_and_keeps_every_match() {
     }
 }
 
+/// A write transaction of `Db::write` runs on the node's writer connection, not through sqlx:
+/// it commits when its work returns `Ok` and leaves nothing behind when it returns `Err` or a
+/// statement fails; what it writes, sqlx reads back as it wrote it; the writer enforces
+/// foreign keys and reports unique violations as sqlx's do; and it waits for a sqlx
+/// transaction that holds the write turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_write_transactions_commit_roll_back_and_take_turns_with_sqlx() {
+    use chrono::{DateTime, Utc};
+    let dir = tempfile::tempdir().unwrap();
+    let (db, pool) = sqlite_in(dir.path()).await;
+    db.migrate().await.unwrap();
+    let at: DateTime<Utc> = "2026-12-03T12:34:56.789012Z".parse().unwrap();
+    let orgs = |pool: sqlx::SqlitePool| async move {
+        sqlx::query_as::<_, (i64, String, DateTime<Utc>)>(
+            "SELECT id, name, created_at FROM organizations ORDER BY id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+
+    let id: i64 = db
+        .write(move |mut conn| {
+            Box::pin(async move {
+                let id = rapport::sql_scalar!(
+                    &mut conn,
+                    i64,
+                    fetch_one,
+                    "INSERT INTO organizations (name, created_at) VALUES ($1, $2) RETURNING id",
+                    "Kept",
+                    at
+                )?;
+                Ok::<_, sqlx::Error>(id)
+            })
+        })
+        .await
+        .unwrap();
+    assert_eq!(orgs(pool.clone()).await, [(id, "Kept".to_owned(), at)]);
+
+    // Work that fails after writing leaves nothing behind.
+    let failed = db
+        .write(move |mut conn| {
+            Box::pin(async move {
+                rapport::sql_execute!(
+                    &mut conn,
+                    "INSERT INTO organizations (name, created_at) VALUES ('Dropped', $1)",
+                    at
+                )?;
+                Err::<(), _>(sqlx::Error::Protocol("changed my mind".into()))
+            })
+        })
+        .await;
+    assert!(failed.is_err());
+    // So does a statement that fails: here the foreign key, which the writer enforces.
+    let orphan = db
+        .write(move |mut conn| {
+            Box::pin(async move {
+                rapport::sql_execute!(
+                    &mut conn,
+                    "INSERT INTO organizations (name, created_at) VALUES ('Dropped too', $1)",
+                    at
+                )?;
+                rapport::sql_execute!(
+                    &mut conn,
+                    "INSERT INTO contacts (org_id, name, sort_key, search_text, created_at, updated_at)
+                     VALUES (999999, 'Nobody', 'nobody', 'nobody', $1, $1)",
+                    at
+                )
+            })
+        })
+        .await;
+    assert!(orphan.is_err(), "a contact of no organization is refused");
+    assert_eq!(
+        orgs(pool.clone()).await.len(),
+        1,
+        "both failed writes rolled back"
+    );
+
+    let duplicate = db
+        .write(move |mut conn| {
+            Box::pin(async move {
+                rapport::sql_execute!(
+                    &mut conn,
+                    "INSERT INTO organizations (id, name, created_at) VALUES ($1, 'Again', $2)",
+                    id,
+                    at
+                )
+            })
+        })
+        .await
+        .unwrap_err();
+    assert!(rapport::db::is_unique_violation(&duplicate), "{duplicate}");
+
+    // A sqlx transaction holds the turn: the writer waits for its commit, then sees its row.
+    let mut tx = db.begin().await.unwrap();
+    rapport::sql_execute!(
+        &mut tx.conn(),
+        "INSERT INTO organizations (name, created_at) VALUES ('Through sqlx', $1)",
+        at
+    )
+    .unwrap();
+    let writer = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write(|mut conn| {
+                Box::pin(async move {
+                    rapport::sql_scalar!(
+                        &mut conn,
+                        i64,
+                        fetch_one,
+                        "SELECT count(*) FROM organizations"
+                    )
+                })
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(!writer.is_finished(), "the writer waits for the turn");
+    tx.commit().await.unwrap();
+    assert_eq!(writer.await.unwrap().unwrap(), 2);
+}
+
 /// Reads run on the node's own SQLite read connections (`Db::read`), not through sqlx: they
 /// see what sqlx committed, compare timestamps in the text sqlx wrote, bind `$N` by number
 /// whatever the order in the SQL, and cannot write.
