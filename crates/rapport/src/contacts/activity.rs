@@ -105,7 +105,7 @@ pub async fn record_many(
         match conn {
             Conn::Sqlite(c) => run!(sqlx::Sqlite, c)?,
             Conn::Postgres(c) => run!(sqlx::Postgres, c)?,
-            Conn::SqliteDirect(_) => return Err(crate::db::read::write_refused()),
+            Conn::SqliteDirect(_) => return Err(crate::db::read::multi_row_write_unsupported()),
         }
     }
     Ok(())

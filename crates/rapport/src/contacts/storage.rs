@@ -167,7 +167,7 @@ async fn insert_chunk(
     match conn {
         Conn::Sqlite(c) => run!(sqlx::Sqlite, c),
         Conn::Postgres(c) => run!(sqlx::Postgres, c),
-        Conn::SqliteDirect(_) => Err(crate::db::read::write_refused()),
+        Conn::SqliteDirect(_) => Err(crate::db::read::multi_row_write_unsupported()),
     }
 }
 

@@ -420,9 +420,15 @@ pub fn execute(conn: &mut Connection, sql: &str, args: &[&dyn Arg]) -> Result<u6
     run(conn).map_err(error)
 }
 
-/// The error of a write attempted on a read connection (a bug: reads only read).
-pub fn write_refused() -> sqlx::Error {
-    sqlx::Error::Protocol("a write was attempted on a read connection".into())
+/// The error of a multi-row write (an import, a webhook batch) asked of one of the node's own
+/// connections: those statements are built for sqlx's binding and run in [`Db::begin`]
+/// transactions (a bug if it happens; on a reader it would be refused anyway).
+///
+/// [`Db::begin`]: super::Db::begin
+pub fn multi_row_write_unsupported() -> sqlx::Error {
+    sqlx::Error::Protocol(
+        "a multi-row write was asked of a connection that is not sqlx's (use Db::begin)".into(),
+    )
 }
 
 /// rusqlite's errors as sqlx's, so storage functions have one error type whichever path read.

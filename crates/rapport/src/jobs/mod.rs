@@ -147,7 +147,7 @@ pub async fn enqueue_many(
     match conn {
         Conn::Sqlite(c) => run!(sqlx::Sqlite, c),
         Conn::Postgres(c) => run!(sqlx::Postgres, c),
-        Conn::SqliteDirect(_) => Err(crate::db::read::write_refused()),
+        Conn::SqliteDirect(_) => Err(crate::db::read::multi_row_write_unsupported()),
     }
 }
 

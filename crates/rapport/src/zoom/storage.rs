@@ -382,7 +382,7 @@ pub async fn record_webhooks<'k>(
     match conn {
         Conn::Sqlite(c) => run!(sqlx::Sqlite, c),
         Conn::Postgres(c) => run!(sqlx::Postgres, c),
-        Conn::SqliteDirect(_) => Err(crate::db::read::write_refused()),
+        Conn::SqliteDirect(_) => Err(crate::db::read::multi_row_write_unsupported()),
     }
 }
 
