@@ -47,8 +47,8 @@ pub enum DbError {
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("could not start the database's reader threads: {0}")]
-    Readers(#[from] std::io::Error),
+    #[error("could not start the database's reader and writer threads: {0}")]
+    ConnectionThreads(#[from] std::io::Error),
 }
 
 /// The application's database: a pool of one backend.
@@ -66,9 +66,9 @@ pub struct SqliteNode {
     turn: turn::WriteTurn,
     /// Connections for [`Db::read`]; none for an in-memory database, which other connections
     /// cannot open.
-    readers: Option<read::Readers>,
+    readers: Option<read::ConnectionThreads>,
     /// The connection for [`Db::write`], on a thread of its own; none in memory, as above.
-    writer: Option<read::Readers>,
+    writer: Option<read::ConnectionThreads>,
 }
 
 /// A connection of either backend, borrowed from a pool connection or a transaction, or a
@@ -186,13 +186,13 @@ impl Db {
             } else {
                 let path = options.get_filename();
                 (
-                    Some(read::Readers::start(
+                    Some(read::ConnectionThreads::start(
                         path,
                         reader_threads(max_connections),
                         BUSY_TIMEOUT,
                         read::Access::Read,
                     )?),
-                    Some(read::Readers::start(
+                    Some(read::ConnectionThreads::start(
                         path,
                         1,
                         BUSY_TIMEOUT,

@@ -4,9 +4,9 @@
 //! row of its result, between that thread and the request's task over channels. Profiling the
 //! contacts page (docs/benchmarks.md) put half of its CPU on those threads and 37% on the
 //! kernel switching between them: the page's three statements cost far more in hand-offs than
-//! in SQLite. [`Readers`] keeps a few connections of its own (rusqlite, on the same file), each
-//! on a reader thread, and runs a whole read, every statement of it, on one of them: one
-//! hand-off per read, rows decoded where they are read.
+//! in SQLite. [`ConnectionThreads`] keeps a few connections of its own (rusqlite, on the same
+//! file), each on a reader thread, and runs a whole read, every statement of it, on one of
+//! them: one hand-off per read, rows decoded where they are read.
 //!
 //! Storage functions do not change: a read gets a [`Conn::SqliteDirect`](super::Conn) and the
 //! `sql_*!` macros run the same SQL text on it with the functions below, binding `$N` by number
@@ -24,10 +24,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::types::{FromSql, FromSqlResult, ToSqlOutput, Value, ValueRef};
 use rusqlite::{CachedStatement, Connection, Row, Statement, ToSql};
 
-/// Prepared statements kept per connection: every read statement of the application fits.
+/// Prepared statements kept per connection: every statement a reader or the writer runs fits.
 const STATEMENT_CACHE: usize = 64;
 
-/// What the connections of a [`Readers`] pool may do.
+/// What the connections of a [`ConnectionThreads`] pool may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// `query_only` connections, for reads.
@@ -37,21 +37,21 @@ pub enum Access {
     Write,
 }
 
-/// A read waiting for a connection.
+/// A read (or a write transaction) waiting for a connection.
 type Job = Box<dyn FnOnce(Result<&mut Connection, sqlx::Error>) + Send>;
 
-/// A few threads, each with its own read connection to one SQLite file, taking reads from one
-/// queue. Threads of their own rather than tokio's blocking pool: that pool starts a new
+/// A few threads, each with its own connection to one SQLite file (read-only for the readers,
+/// read-write for the one writer), taking jobs from one queue. Threads of their own rather than tokio's blocking pool: that pool starts a new
 /// thread whenever none is idle at the instant a read arrives, and every new thread gave
 /// glibc a reason for another malloc arena, which kept ~10 MB more after the benchmark's
 /// searches (docs/benchmarks.md).
 #[derive(Debug)]
-pub struct Readers {
+pub struct ConnectionThreads {
     /// None once closed.
     queue: Mutex<Option<flume::Sender<Job>>>,
 }
 
-impl Readers {
+impl ConnectionThreads {
     /// `size` threads for the database at `path`, with connections of `access`. Each opens
     /// its connection before its first job, and again after a failed open.
     pub fn start(
@@ -59,7 +59,7 @@ impl Readers {
         size: usize,
         busy_timeout: Duration,
         access: Access,
-    ) -> std::io::Result<Readers> {
+    ) -> std::io::Result<ConnectionThreads> {
         let (sender, receiver) = flume::unbounded::<Job>();
         for n in 0..size.max(1) {
             let receiver = receiver.clone();
@@ -72,7 +72,7 @@ impl Readers {
                 .name(name)
                 .spawn(move || serve(&path, busy_timeout, access, &receiver))?;
         }
-        Ok(Readers {
+        Ok(ConnectionThreads {
             queue: Mutex::new(Some(sender)),
         })
     }
