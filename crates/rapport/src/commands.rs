@@ -295,10 +295,15 @@ pub async fn seed_contacts(state: &AppState, org: &str, count: u64) -> Result<u6
             .map(|i| fake_contact(&mut rng, done + i))
             .collect();
         contacts_storage::sort_for_bulk_insert(&mut contacts);
-        let contacts: Vec<&ContactData> = contacts.iter().collect();
-        let mut tx = state.db.begin().await?;
-        contacts_storage::insert_many(&mut tx.conn(), org_id, None, &contacts, now).await?;
-        tx.commit().await?;
+        state
+            .db
+            .write(move |mut conn| {
+                Box::pin(async move {
+                    let contacts: Vec<&ContactData> = contacts.iter().collect();
+                    contacts_storage::insert_many(&mut conn, org_id, None, &contacts, now).await
+                })
+            })
+            .await?;
         done += batch;
     }
     // After a bulk load the planner's statistics describe the empty table; PostgreSQL would

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::db::Conn;
+use crate::db::read::{self, Arg};
 use crate::{sql_as, sql_execute};
 
 crate::db_row! {
@@ -105,7 +106,14 @@ pub async fn record_many(
         match conn {
             Conn::Sqlite(c) => run!(sqlx::Sqlite, c)?,
             Conn::Postgres(c) => run!(sqlx::Postgres, c)?,
-            Conn::SqliteDirect(_) => return Err(crate::db::read::multi_row_write_unsupported()),
+            Conn::SqliteDirect(c) => {
+                let shared: [&dyn Arg; 5] = [&org_id, &user_id, &kind, &summary, &now];
+                let args: Vec<&dyn Arg> = shared
+                    .into_iter()
+                    .chain(chunk.iter().map(|id| id as &dyn Arg))
+                    .collect();
+                read::once::execute(c, &sql.0, &args)?;
+            }
         }
     }
     Ok(())

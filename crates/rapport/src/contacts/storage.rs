@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::db::read::{self, Arg};
 use crate::db::{Conn, WithLast};
 use crate::{sql_as, sql_execute, sql_scalar};
 
@@ -167,7 +168,31 @@ async fn insert_chunk(
     match conn {
         Conn::Sqlite(c) => run!(sqlx::Sqlite, c),
         Conn::Postgres(c) => run!(sqlx::Postgres, c),
-        Conn::SqliteDirect(_) => Err(crate::db::read::multi_row_write_unsupported()),
+        Conn::SqliteDirect(c) => {
+            let derived: Vec<(String, String)> = contacts
+                .iter()
+                .map(|data| (data.sort_key(), data.search_text()))
+                .collect();
+            let mut args: Vec<&dyn Arg> = Vec::with_capacity(contacts.len() * 13);
+            for (data, (sort_key, search_text)) in contacts.iter().zip(&derived) {
+                args.extend([
+                    &org_id as &dyn Arg,
+                    &data.name,
+                    &data.email,
+                    &data.phone,
+                    &data.company,
+                    &data.job_title,
+                    &data.time_zone,
+                    &data.notes,
+                    sort_key,
+                    search_text,
+                    &user_id,
+                    &now,
+                    &now,
+                ]);
+            }
+            read::once::fetch_all_scalar(c, &sql.0, &args)
+        }
     }
 }
 

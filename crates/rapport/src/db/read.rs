@@ -9,8 +9,8 @@
 //! them: one hand-off per read, rows decoded where they are read.
 //!
 //! Storage functions do not change: a read gets a [`Conn::SqliteDirect`](super::Conn) and the
-//! `sql_*!` macros run the same SQL text on it with the functions below, binding `$N` by number
-//! and storing values exactly as sqlx does, so both paths read and compare the same text.
+//! `sql_*!` macros run the same SQL text on it with the functions below, binding parameters by
+//! number and storing values exactly as sqlx does, so both paths read and compare the same text.
 //! The reader connections are `query_only`: a write through one fails instead of bypassing the
 //! node's write turn. A node also keeps one writer thread, the same kind of pool with one
 //! read-write connection, for [`Db::write`](super::Db::write): a whole write transaction in
@@ -274,25 +274,38 @@ tuple_read_row!(3: A 0, B 1, C 2);
 tuple_read_row!(4: A 0, B 1, C 2, D 3);
 tuple_read_row!(5: A 0, B 1, C 2, D 3, E 4);
 
-/// Prepares (or reuses) `sql` and binds `args` to `$1`, `$2`, … by number, as sqlx does.
+/// Prepares (or reuses) `sql` and binds `args` by number, as sqlx does: `$N`, `?N` and an
+/// anonymous `?` (numbered by SQLite in order) take `args[N - 1]`.
 fn prepare<'c>(
     conn: &'c mut Connection,
     sql: &str,
     args: &[&dyn Arg],
 ) -> rusqlite::Result<CachedStatement<'c>> {
     let mut statement = conn.prepare_cached(sql)?;
-    // SQLite numbers parameters in order of first appearance; each is named `$N` by the SQL.
-    // Walking the statement's parameters binds each by its name without building names.
+    bind(&mut statement, args)?;
+    Ok(statement)
+}
+
+/// Binds `args` to the statement's parameters, each by its number.
+fn bind(statement: &mut Statement<'_>, args: &[&dyn Arg]) -> rusqlite::Result<()> {
+    // SQLite numbers parameters in order of first appearance; a `$N` is a name, written by
+    // the SQL. `?N` is parameter N itself and an anonymous `?` the next number, so their
+    // index is their number (multi-row inserts use them: see `db::placeholders`). Walking the
+    // statement's parameters binds each without building names.
     for index in 1..=statement.parameter_count() {
-        let number = statement
-            .parameter_name(index)
-            .and_then(|name| name.strip_prefix('$'))
-            .and_then(|n| n.parse::<usize>().ok());
+        let number = match statement.parameter_name(index) {
+            None => Some(index),
+            Some(name) => match name.strip_prefix('$') {
+                Some(number) => number.parse::<usize>().ok(),
+                None if name.starts_with('?') => Some(index),
+                None => None,
+            },
+        };
         if let Some(arg) = number.and_then(|n| args.get(n.wrapping_sub(1))) {
             statement.raw_bind_parameter(index, arg.to_sql_output()?)?;
         }
     }
-    Ok(statement)
+    Ok(())
 }
 
 /// Runs `sql` and hands each row, as `T`, to `each` until it answers false.
@@ -420,15 +433,48 @@ pub fn execute(conn: &mut Connection, sql: &str, args: &[&dyn Arg]) -> Result<u6
     run(conn).map_err(error)
 }
 
-/// The error of a multi-row write (an import, a webhook batch) asked of one of the node's own
-/// connections: those statements are built for sqlx's binding and run in [`Db::begin`]
-/// transactions (a bug if it happens; on a reader it would be refused anyway).
-///
-/// [`Db::begin`]: super::Db::begin
-pub fn multi_row_write_unsupported() -> sqlx::Error {
-    sqlx::Error::Protocol(
-        "a multi-row write was asked of a connection that is not sqlx's (use Db::begin)".into(),
-    )
+/// Multi-row writes (an import, a webhook batch), whose text changes with the number of rows:
+/// prepared for one use and not kept in the connection's statement cache, where a 256-row
+/// insert would hold a large compiled program and push out the statements that repeat.
+pub mod once {
+    use super::*;
+
+    /// Runs `sql` and returns how many rows it changed.
+    pub fn execute(
+        conn: &mut Connection,
+        sql: &str,
+        args: &[&dyn Arg],
+    ) -> Result<u64, sqlx::Error> {
+        let run = |conn: &mut Connection| -> rusqlite::Result<u64> {
+            let mut statement = conn.prepare(sql)?;
+            bind(&mut statement, args)?;
+            let mut rows = statement.raw_query();
+            while rows.next()?.is_some() {}
+            drop(rows);
+            drop(statement);
+            Ok(conn.changes())
+        };
+        run(conn).map_err(error)
+    }
+
+    /// Runs `sql` and returns the first column of every row (an `INSERT … RETURNING`).
+    pub fn fetch_all_scalar<T: ReadValue>(
+        conn: &mut Connection,
+        sql: &str,
+        args: &[&dyn Arg],
+    ) -> Result<Vec<T>, sqlx::Error> {
+        let run = |conn: &mut Connection| -> rusqlite::Result<Vec<T>> {
+            let mut statement = conn.prepare(sql)?;
+            bind(&mut statement, args)?;
+            let mut rows = statement.raw_query();
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(column(row, 0)?);
+            }
+            Ok(out)
+        };
+        run(conn).map_err(error)
+    }
 }
 
 /// rusqlite's errors as sqlx's, so storage functions have one error type whichever path read.

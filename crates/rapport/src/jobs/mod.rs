@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::{Serialize, de::DeserializeOwned};
 
+use crate::db::read::{self, Arg};
 use crate::db::{Conn, Db, dialect};
 use crate::{sql_as, sql_execute, sql_scalar};
 
@@ -147,7 +148,19 @@ pub async fn enqueue_many(
     match conn {
         Conn::Sqlite(c) => run!(sqlx::Sqlite, c),
         Conn::Postgres(c) => run!(sqlx::Postgres, c),
-        Conn::SqliteDirect(_) => Err(crate::db::read::multi_row_write_unsupported()),
+        Conn::SqliteDirect(c) => {
+            let kind = kind.as_str();
+            let max_attempts = i64::from(max_attempts);
+            let shared: [&dyn Arg; 2] = [&kind, &max_attempts];
+            let args: Vec<&dyn Arg> = shared
+                .into_iter()
+                .chain(
+                    jobs.iter()
+                        .flat_map(|(payload, run_at)| [payload as &dyn Arg, run_at]),
+                )
+                .collect();
+            read::once::execute(c, &sql.0, &args).map(|_| ())
+        }
     }
 }
 

@@ -112,49 +112,56 @@ async fn run(db: Db, jobs_notify: Arc<Notify>, mut receiver: mpsc::Receiver<Arri
 
 /// Stores a batch in one transaction, in two statements whatever its size (one per event cost
 /// more than the rest of a webhook: each statement is a round trip to the database's thread or
-/// server). Returns, for each event, whether it was new. A duplicate within the batch is a
-/// duplicate like any other: the first delivery of a key wins.
+/// server). On SQLite the transaction runs whole on the writer thread ([`Db::write`]): the
+/// batch's commit is what every request in it waits for. Returns, for each event, whether it
+/// was new. A duplicate within the batch is a duplicate like any other: the first delivery of
+/// a key wins.
 async fn store_batch(db: &Db, batch: &[Arrival]) -> Result<Vec<bool>, sqlx::Error> {
     // A redelivery within the batch is sent to the database once, with its first delivery.
+    // Each job's payload is made before the write turn is taken, so the turn is held only for
+    // the statements.
     let mut keys_seen: HashSet<&str> = HashSet::with_capacity(batch.len());
-    let candidates: Vec<&Arrival> = batch
+    let candidates = batch
         .iter()
         .filter(|arrival| keys_seen.insert(&arrival.dedupe_key))
-        .collect();
-    let mut tx = db.begin().await?;
-    let inserted: HashSet<String> = storage::record_webhooks(
-        &mut tx.conn(),
-        candidates
-            .iter()
-            .map(|a| (a.dedupe_key.as_str(), a.received_at)),
-    )
-    .await?
-    .into_iter()
-    .collect();
-    let mut seen = HashSet::with_capacity(inserted.len());
-    let fresh: Vec<bool> = batch
-        .iter()
-        .map(|a| inserted.contains(&a.dedupe_key) && seen.insert(a.dedupe_key.as_str()))
-        .collect();
-    let payloads = batch
-        .iter()
-        .zip(&fresh)
-        .filter(|(_, new)| **new)
-        .map(|(a, _)| {
+        .map(|a| {
             let job = WebhookJob {
                 body: a.body.clone(),
             };
-            serde_json::to_string(&job).map(|payload| (payload, a.received_at))
+            serde_json::to_string(&job)
+                .map(|payload| (a.dedupe_key.clone(), payload, a.received_at))
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    jobs::enqueue_many(
-        &mut tx.conn(),
-        JobKind::ZoomWebhook,
-        &payloads,
-        WEBHOOK_JOB_ATTEMPTS,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(fresh)
+    let inserted: HashSet<String> = db
+        .write(move |mut conn| {
+            Box::pin(async move {
+                let inserted: HashSet<String> = storage::record_webhooks(
+                    &mut conn,
+                    candidates.iter().map(|(key, _, at)| (key.as_str(), *at)),
+                )
+                .await?
+                .into_iter()
+                .collect();
+                let payloads: Vec<(String, DateTime<Utc>)> = candidates
+                    .into_iter()
+                    .filter(|(key, _, _)| inserted.contains(key))
+                    .map(|(_, payload, at)| (payload, at))
+                    .collect();
+                jobs::enqueue_many(
+                    &mut conn,
+                    JobKind::ZoomWebhook,
+                    &payloads,
+                    WEBHOOK_JOB_ATTEMPTS,
+                )
+                .await?;
+                Ok::<_, sqlx::Error>(inserted)
+            })
+        })
+        .await?;
+    let mut seen = HashSet::with_capacity(inserted.len());
+    Ok(batch
+        .iter()
+        .map(|a| inserted.contains(&a.dedupe_key) && seen.insert(a.dedupe_key.as_str()))
+        .collect())
 }

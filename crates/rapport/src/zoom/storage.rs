@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::db::Conn;
+use crate::db::read::{self, Arg};
 use crate::zoom::PROVIDER;
 use crate::{sql_as, sql_execute, sql_scalar};
 
@@ -382,7 +383,14 @@ pub async fn record_webhooks<'k>(
     match conn {
         Conn::Sqlite(c) => run!(sqlx::Sqlite, c),
         Conn::Postgres(c) => run!(sqlx::Postgres, c),
-        Conn::SqliteDirect(_) => Err(crate::db::read::multi_row_write_unsupported()),
+        Conn::SqliteDirect(c) => {
+            let rows: Vec<(&str, DateTime<Utc>)> = keys.collect();
+            let args: Vec<&dyn Arg> = rows
+                .iter()
+                .flat_map(|(key, at)| [key as &dyn Arg, &PROVIDER, at])
+                .collect();
+            read::once::fetch_all_scalar(c, &sql.0, &args)
+        }
     }
 }
 
