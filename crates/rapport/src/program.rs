@@ -57,6 +57,21 @@ async fn command_state(config: Config) -> Result<AppState, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Runs a one-off command on the application's state and closes the database after it,
+/// whether it succeeded or not: on SQLite that leaves the whole database in its file (see
+/// [`crate::db::Db::close`]).
+async fn with_state<F, Fut>(config: Config, command: F) -> Result<(), String>
+where
+    F: FnOnce(AppState) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let state = command_state(config).await?;
+    let db = state.db.clone();
+    let result = command(state).await;
+    db.close().await;
+    result
+}
+
 async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
         Command::Serve => serve(config).await,
@@ -66,27 +81,33 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             } else {
                 "PostgreSQL"
             };
-            command_state(config).await?;
-            println!("Migrations applied ({backend}).");
-            Ok(())
+            with_state(config, |_| async move {
+                println!("Migrations applied ({backend}).");
+                Ok(())
+            })
+            .await
         }
         Command::User(UserCommand::Add(args)) => {
-            let state = command_state(config).await?;
-            let message = crate::commands::add_user(&state, &args)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{message}");
-            Ok(())
+            with_state(config, |state| async move {
+                let message = crate::commands::add_user(&state, &args)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("{message}");
+                Ok(())
+            })
+            .await
         }
         Command::Flags(command) => {
-            let state = command_state(config).await?;
-            let message = match command {
-                FlagsCommand::Show => crate::commands::show_flags(&state).await,
-                FlagsCommand::Set(args) => crate::commands::set_flag(&state, &args).await,
-            }
-            .map_err(|e| e.to_string())?;
-            println!("{message}");
-            Ok(())
+            with_state(config, |state| async move {
+                let message = match command {
+                    FlagsCommand::Show => crate::commands::show_flags(&state).await,
+                    FlagsCommand::Set(args) => crate::commands::set_flag(&state, &args).await,
+                }
+                .map_err(|e| e.to_string())?;
+                println!("{message}");
+                Ok(())
+            })
+            .await
         }
         Command::Zoom(ZoomCommand::Manifest(args)) => {
             let manifest = crate::marketplace::manifest::build(&config);
@@ -107,33 +128,39 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Secrets(SecretsCommand::Rotate) => {
-            let state = command_state(config).await?;
-            let message = crate::commands::rotate_secrets(&state)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{message}");
-            Ok(())
+            with_state(config, |state| async move {
+                let message = crate::commands::rotate_secrets(&state)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("{message}");
+                Ok(())
+            })
+            .await
         }
         Command::Dev(DevCommand::Mail(args)) => {
-            let state = command_state(config).await?;
-            let n = crate::commands::queue_test_mail(&state, &args.to, args.count)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("Queued {n} test messages to {}.", args.to);
-            Ok(())
+            with_state(config, |state| async move {
+                let n = crate::commands::queue_test_mail(&state, &args.to, args.count)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("Queued {n} test messages to {}.", args.to);
+                Ok(())
+            })
+            .await
         }
         Command::Dev(DevCommand::Seed(args)) => {
-            let state = command_state(config).await?;
-            let started = std::time::Instant::now();
-            let n = crate::commands::seed_contacts(&state, &args.org, args.contacts)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!(
-                "Added {n} contacts to {} in {:.1}s.",
-                args.org,
-                started.elapsed().as_secs_f64()
-            );
-            Ok(())
+            with_state(config, |state| async move {
+                let started = std::time::Instant::now();
+                let n = crate::commands::seed_contacts(&state, &args.org, args.contacts)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!(
+                    "Added {n} contacts to {} in {:.1}s.",
+                    args.org,
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(())
+            })
+            .await
         }
     }
 }
@@ -142,17 +169,18 @@ async fn doctor(config: Config, online: bool) -> Result<(), String> {
     use crate::marketplace::doctor::{self, Facts, Finding, Severity};
     let mut facts = Facts::default();
     // The flag lives in the database; a doctor run without one still checks the rest.
-    if let Ok(state) = AppState::for_command(config.clone(), Clock::system()).await
-        && let Ok(mut pooled) = state.db.acquire().await
-    {
-        facts.autovacuum = state.db.autovacuum().await.ok().flatten();
-        let mut conn = pooled.conn();
-        if let Ok(mode) = crate::flags::mode(&mut conn, crate::flags::ZOOM).await {
-            facts.zoom_flag_limited = mode == crate::flags::Mode::Listed;
-            facts.zoom_flag = crate::flags::describe(&mut conn, crate::flags::ZOOM)
-                .await
-                .ok();
+    if let Ok(state) = AppState::for_command(config.clone(), Clock::system()).await {
+        if let Ok(mut pooled) = state.db.acquire().await {
+            facts.autovacuum = state.db.autovacuum().await.ok().flatten();
+            let mut conn = pooled.conn();
+            if let Ok(mode) = crate::flags::mode(&mut conn, crate::flags::ZOOM).await {
+                facts.zoom_flag_limited = mode == crate::flags::Mode::Listed;
+                facts.zoom_flag = crate::flags::describe(&mut conn, crate::flags::ZOOM)
+                    .await
+                    .ok();
+            }
         }
+        state.db.close().await;
     }
     let mut findings = doctor::check(&config, &facts);
     if online {
@@ -278,7 +306,11 @@ async fn serve(config: Config) -> Result<(), String> {
         tracing::info!("shutting down");
         let _ = tx.send(true);
     });
-    app.run(rx).await.map_err(|e| e.to_string())
+    let served = app.run(rx).await.map_err(|e| e.to_string());
+    // The server and the job loops have stopped: nothing else will use the database.
+    state.db.close().await;
+    tracing::info!("stopped");
+    served
 }
 
 async fn shutdown_signal() {

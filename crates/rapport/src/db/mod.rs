@@ -388,11 +388,14 @@ impl Db {
         Ok(())
     }
 
+    /// Closes every connection, waiting for those in use. On SQLite the last one to close
+    /// checkpoints the WAL into the database file and deletes it, so a stopped Rapport leaves
+    /// its whole database in `rapport.db` (what an operator copies).
     pub async fn close(&self) {
         match self {
             Db::Sqlite(pool, node) => {
                 for threads in [&node.readers, &node.writer].into_iter().flatten() {
-                    threads.close();
+                    threads.close().await;
                 }
                 pool.close().await
             }

@@ -49,6 +49,8 @@ type Job = Box<dyn FnOnce(Result<&mut Connection, sqlx::Error>) + Send>;
 pub struct ConnectionThreads {
     /// None once closed.
     queue: Mutex<Option<flume::Sender<Job>>>,
+    /// The threads, joined by [`ConnectionThreads::close`].
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl ConnectionThreads {
@@ -61,6 +63,7 @@ impl ConnectionThreads {
         access: Access,
     ) -> std::io::Result<ConnectionThreads> {
         let (sender, receiver) = flume::unbounded::<Job>();
+        let mut threads = Vec::with_capacity(size.max(1));
         for n in 0..size.max(1) {
             let receiver = receiver.clone();
             let path = path.to_owned();
@@ -68,12 +71,15 @@ impl ConnectionThreads {
                 Access::Read => format!("rapport-read-{n}"),
                 Access::Write => format!("rapport-write-{n}"),
             };
-            std::thread::Builder::new()
-                .name(name)
-                .spawn(move || serve(&path, busy_timeout, access, &receiver))?;
+            threads.push(
+                std::thread::Builder::new()
+                    .name(name)
+                    .spawn(move || serve(&path, busy_timeout, access, &receiver))?,
+            );
         }
         Ok(ConnectionThreads {
             queue: Mutex::new(Some(sender)),
+            threads: Mutex::new(threads),
         })
     }
 
@@ -99,10 +105,20 @@ impl ConnectionThreads {
         answered.await.map_err(|_| sqlx::Error::WorkerCrashed)?
     }
 
-    /// Stops taking reads; each thread closes its connection once the queue is empty, so the
-    /// file's WAL can be checkpointed at shutdown.
-    pub fn close(&self) {
+    /// Stops taking jobs and waits until every thread has run what was queued and closed its
+    /// connection. SQLite copies the WAL into the database file and deletes it when the file's
+    /// last connection closes: a thread still holding one at exit leaves the WAL behind, and
+    /// then `rapport.db` alone is not the whole database.
+    pub async fn close(&self) {
         self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        let joined = tokio::task::spawn_blocking(move || {
+            for thread in threads {
+                // A thread that panicked outside a job has nothing left to close.
+                let _ = thread.join();
+            }
+        });
+        let _ = joined.await;
     }
 }
 

@@ -5,8 +5,8 @@ use reqwest::StatusCode;
 use zoom_sim::Plan;
 
 use crate::both_databases;
-use crate::kit::{self, get_text, run_rapport};
-use crate::support::{Db, TestApp};
+use crate::kit::{self, RapportProcess, get_text, run_rapport};
+use crate::support::{Db, TestApp, new_client, submit_with};
 use crate::zoom::{advance_both, connect, node_sharing, token_requests, user_id};
 
 /// The environment of a one-shot command on `app`'s database, in a data directory of its own.
@@ -394,3 +394,87 @@ both_databases!(
         );
     }
 );
+
+/// Counts `sql`'s rows in a copy of `data_dir`'s `rapport.db` alone, without the WAL and
+/// shared-memory files beside it: what an operator who copies the database file of a stopped
+/// Rapport has.
+async fn count_in_a_copy_of_the_file(data_dir: &std::path::Path, sql: &str) -> i64 {
+    use sqlx::Connection;
+    let copy = tempfile::tempdir().unwrap();
+    let file = copy.path().join("rapport.db");
+    std::fs::copy(data_dir.join("rapport.db"), &file).expect("copy rapport.db");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .expect("open the copy");
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    conn.close().await.expect("close the copy");
+    n
+}
+
+/// SQLite's write-ahead log of `data_dir`'s database holds nothing: it was copied into the
+/// database file and removed when the last connection closed.
+fn assert_wal_is_empty(data_dir: &std::path::Path) {
+    let wal = data_dir.join("rapport.db-wal");
+    let len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(len, 0, "{} still holds {len} bytes", wal.display());
+}
+
+#[tokio::test]
+async fn a_command_leaves_its_writes_in_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let (ok, out, err) = run_rapport(
+        &["dev", "seed", "--org", "Acme", "--contacts", "250"],
+        &[("RAPPORT_DATA_DIR", data.as_str())],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("Added 250 contacts to Acme"), "{out}");
+    assert_wal_is_empty(dir.path());
+    assert_eq!(
+        count_in_a_copy_of_the_file(dir.path(), "SELECT count(*) FROM contacts").await,
+        250
+    );
+}
+
+#[tokio::test]
+async fn a_stopped_server_leaves_its_writes_in_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let (rapport, base) = RapportProcess::serve(&[
+        ("RAPPORT_ADDR", "127.0.0.1:0"),
+        ("RAPPORT_DATA_DIR", data.as_str()),
+        ("RAPPORT_ZOOM_SIM_ADDR", "127.0.0.1:0"),
+    ])
+    .await;
+    let response = submit_with(
+        &new_client(),
+        &base,
+        "/sign-up",
+        "/sign-up",
+        &[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("password", "correct horse battery staple"),
+            ("org_name", "Ada Co"),
+            ("time_zone", "Europe/Paris"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    let (status, output) = rapport.terminate().await;
+    assert!(status.success(), "{status}:\n{output}");
+    assert!(output.contains("stopped"), "{output}");
+    assert_wal_is_empty(dir.path());
+    assert_eq!(
+        count_in_a_copy_of_the_file(
+            dir.path(),
+            "SELECT count(*) FROM users WHERE email = 'ada@example.com'"
+        )
+        .await,
+        1
+    );
+}

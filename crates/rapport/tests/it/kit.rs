@@ -476,6 +476,32 @@ impl RapportProcess {
         self.output.lock().expect("lock").clone()
     }
 
+    /// Asks the process to stop as systemd and `docker stop` do (SIGTERM), waits up to 30 s
+    /// for it to exit, and returns its exit status and everything it wrote.
+    pub async fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for rapport") {
+                break status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "rapport did not stop within 30 s of SIGTERM:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        (status, self.output())
+    }
+
     /// Stops the process and returns everything it wrote.
     pub fn stop(mut self) -> String {
         let _ = self.child.kill();
