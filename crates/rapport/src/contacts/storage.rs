@@ -293,110 +293,8 @@ pub async fn list(
         // organization's contacts; unless the term matches so many that walking the contacts
         // in name order finds a page sooner (below). PostgreSQL's planner picks its trigram
         // index (migration 0005) for the LIKE below.
-        Some(Search {
-            term: q,
-            org_contacts,
-        }) if conn.is_sqlite() && q.chars().count() >= 3 => {
-            let phrase = format!("\"{}\"", q.to_lowercase().replace('"', "\"\""));
-            // The organization's entries (migration 0011), from the bucket of the cursor's
-            // name: every contact after the cursor is in that bucket or a later one.
-            let org_rowids = org_id << SEARCH_ORG_SHIFT;
-            let first_rowid = org_rowids | (search_bucket(&after_key) << SEARCH_BUCKET_SHIFT);
-            let org_last_rowid = org_rowids | ((1 << SEARCH_ORG_SHIFT) - 1);
-            // The matches come in rowid order, so in bucket order: the page's `limit`-th
-            // match after the cursor says which bucket the page ends in, and no contact of a
-            // later bucket sorts before it. Nothing past the end of that bucket is read. (No
-            // such match: the page is every match after the cursor.) A statement of its own:
-            // as a subquery bounding the next statement's scan it cost twice as much (SQLite
-            // evaluated it twice to pass the LIMIT to FTS5). In a small organization every
-            // match is read and sorted instead, which is cheaper than this extra scan.
-            let last_rowid = if org_contacts < BUCKETED_SEARCH_FROM {
-                org_last_rowid
-            } else {
-                sql_scalar!(
-                    conn,
-                    i64,
-                    fetch_one,
-                    "SELECT coalesce(
-                         (SELECT s.rowid
-                          FROM contacts_search AS s
-                          CROSS JOIN contacts AS k INDEXED BY contacts_search_rowid
-                               ON k.search_rowid = s.rowid
-                          WHERE s.contacts_search MATCH $5 AND s.rowid BETWEEN $6 AND $7
-                            AND k.org_id = $1 AND (k.sort_key, k.id) > ($2, $3)
-                          ORDER BY s.rowid LIMIT 1 OFFSET $4 - 1) | $8,
-                         $7)",
-                    org_id,
-                    &after_key,
-                    after_id,
-                    limit,
-                    &phrase,
-                    first_rowid,
-                    org_last_rowid,
-                    SEARCH_BUCKET_END
-                )?
-            };
-            // Then one statement reads the matches up to the end of that bucket, at most
-            // COMMON_TERM_MATCHES of them, keeps them (MATERIALIZED), and returns the page from
-            // them with how many there were. At the threshold it returns nothing without
-            // reading their rows (SQLite tests the constant condition once, before the join),
-            // and the walk answers: a bucket holding that many matches (names all beginning
-            // alike, or beyond ASCII) is where the walk is quicker. The matches are sorted on
-            // the (search_rowid, org_id, sort_key, id) index, not on their rows: only the
-            // page's rows are read. CROSS JOIN fixes the order: matches first, then their
-            // index entries (left to itself SQLite walked the organization's name index and
-            // probed the matches for each contact).
-            let page = sql_as!(
-                conn,
-                // The last column: how many matches the page was chosen from.
-                WithLast<ContactListItem, i64>,
-                fetch_all,
-                "WITH m AS MATERIALIZED (
-                     SELECT rowid FROM contacts_search
-                     WHERE contacts_search MATCH $5 AND rowid BETWEEN $6 AND $7 LIMIT $8),
-                 page AS MATERIALIZED (
-                     SELECT k.id, k.sort_key
-                     FROM m CROSS JOIN contacts AS k INDEXED BY contacts_search_rowid
-                          ON k.search_rowid = m.rowid
-                     WHERE (SELECT count(*) FROM m) < $8
-                       AND k.org_id = $1
-                       AND (k.sort_key, k.id) > ($2, $3)
-                     ORDER BY k.sort_key, k.id LIMIT $4)
-                 SELECT c.id, c.name, c.email, c.phone, c.company, c.job_title, c.sort_key,
-                        (SELECT count(*) FROM m) AS matches
-                 FROM page CROSS JOIN contacts c ON c.id = page.id
-                 ORDER BY page.sort_key, page.id",
-                org_id,
-                &after_key,
-                after_id,
-                limit,
-                &phrase,
-                first_rowid,
-                last_rowid,
-                COMMON_TERM_MATCHES
-            )?;
-            let matches = match page.first() {
-                Some(row) => row.last,
-                // No row: no match at all, none after the cursor, or a common term. Only an
-                // organization that can reach the threshold needs the count to tell.
-                None if org_contacts < COMMON_TERM_MATCHES => 0,
-                None => sql_scalar!(
-                    conn,
-                    i64,
-                    fetch_one,
-                    "SELECT count(*) FROM (
-                         SELECT rowid FROM contacts_search
-                         WHERE contacts_search MATCH $1 AND rowid BETWEEN $2 AND $3 LIMIT $4)",
-                    &phrase,
-                    org_rowids,
-                    org_last_rowid,
-                    COMMON_TERM_MATCHES
-                )?,
-            };
-            if matches >= COMMON_TERM_MATCHES {
-                return walk_in_name_order(conn, org_id, q, &after_key, after_id, limit).await;
-            }
-            Ok(page.into_iter().map(|row| row.row).collect())
+        Some(Search { term: q, .. }) if conn.is_sqlite() && q.chars().count() >= 3 => {
+            search_in_buckets(conn, org_id, q, &after_key, after_id, limit).await
         }
         // PostgreSQL, a large organization: the contacts whose names begin like the cursor's
         // first (migration 0008), then the rest.
@@ -412,6 +310,136 @@ pub async fn list(
         Some(Search { term: q, .. }) => {
             walk_in_name_order(conn, org_id, q, &after_key, after_id, limit).await
         }
+    }
+}
+
+/// SQLite's search: the organization's matches of `q` after the cursor, read from the trigram
+/// index in rowid order, which is bucket order (migration 0011), and only up to the end of
+/// the bucket the page ends in: no contact of a later bucket sorts before that bucket's
+/// (`search_bucket`). The matches are tested against the cursor on the
+/// (search_rowid, org_id, sort_key, id) index, sorted here, and only the page's rows are read.
+/// On the reader threads the matches are read one at a time and the scan stops at the
+/// bucket's end; the same statement on one of sqlx's connections reads them all, up to the
+/// limit below. (This was two scans of the same matches, one to find the page's last bucket
+/// and one to read up to it: alone it took 0.55 ms of a search's 0.96 at 100,000 contacts,
+/// docs/benchmarks.md.)
+async fn search_in_buckets(
+    conn: &mut Conn<'_>,
+    org_id: i64,
+    q: &str,
+    after_key: &str,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<ContactListItem>, sqlx::Error> {
+    const MATCHES: &str = "SELECT s.rowid, k.id, k.sort_key
+         FROM contacts_search AS s
+         CROSS JOIN contacts AS k INDEXED BY contacts_search_rowid ON k.search_rowid = s.rowid
+         WHERE s.contacts_search MATCH $5 AND s.rowid BETWEEN $6 AND $7
+           AND k.org_id = $1 AND (k.sort_key, k.id) > ($2, $3)
+         ORDER BY s.rowid LIMIT $4";
+    let phrase = format!("\"{}\"", q.to_lowercase().replace('"', "\"\""));
+    // The organization's entries from the bucket of the cursor's name: every contact after
+    // the cursor is in that bucket or a later one.
+    let org_rowids = org_id << SEARCH_ORG_SHIFT;
+    let first_rowid = org_rowids | (search_bucket(after_key) << SEARCH_BUCKET_SHIFT);
+    let org_last_rowid = org_rowids | ((1 << SEARCH_ORG_SHIFT) - 1);
+    let mut matches = PageMatches::new(limit);
+    match conn {
+        Conn::SqliteDirect(c) => read::for_each::<(i64, i64, String)>(
+            c,
+            MATCHES,
+            &[
+                &org_id,
+                &after_key,
+                &after_id,
+                &COMMON_TERM_MATCHES,
+                &phrase,
+                &first_rowid,
+                &org_last_rowid,
+            ],
+            |(rowid, id, sort_key)| matches.push(rowid, id, sort_key),
+        )?,
+        _ => {
+            let all = sql_as!(
+                conn,
+                (i64, i64, String),
+                fetch_all,
+                MATCHES,
+                org_id,
+                after_key,
+                after_id,
+                COMMON_TERM_MATCHES,
+                &phrase,
+                first_rowid,
+                org_last_rowid
+            )?;
+            for (rowid, id, sort_key) in all {
+                if !matches.push(rowid, id, sort_key) {
+                    break;
+                }
+            }
+        }
+    }
+    if matches.common() {
+        return walk_in_name_order(conn, org_id, q, after_key, after_id, limit).await;
+    }
+    let ids = matches.page_ids();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::to_string(&ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sql_as!(
+        conn,
+        ContactListItem,
+        fetch_all,
+        "SELECT id, name, email, phone, company, job_title, sort_key
+         FROM contacts WHERE id IN (SELECT value FROM json_each($1))
+         ORDER BY sort_key, id",
+        &ids
+    )
+}
+
+/// The matches a SQLite search has read, in rowid order, and when to stop reading.
+struct PageMatches {
+    limit: usize,
+    /// (sort key, contact id) of each match.
+    found: Vec<(String, i64)>,
+    /// The last rowid of the bucket holding the `limit`-th match, once there is one.
+    bucket_end: Option<i64>,
+}
+
+impl PageMatches {
+    fn new(limit: i64) -> PageMatches {
+        PageMatches {
+            limit: usize::try_from(limit).unwrap_or(0),
+            found: Vec::new(),
+            bucket_end: None,
+        }
+    }
+
+    /// Takes the next match; false once nothing after it can be on the page.
+    fn push(&mut self, rowid: i64, id: i64, sort_key: String) -> bool {
+        if self.bucket_end.is_some_and(|end| rowid > end) {
+            return false;
+        }
+        self.found.push((sort_key, id));
+        if self.found.len() == self.limit {
+            self.bucket_end = Some(rowid | SEARCH_BUCKET_END);
+        }
+        !self.common()
+    }
+
+    /// So many matches before the page's end that walking the contacts in name order is
+    /// quicker (names all beginning alike, or beyond ASCII, share a bucket).
+    fn common(&self) -> bool {
+        self.found.len() as i64 >= COMMON_TERM_MATCHES
+    }
+
+    /// The page's contacts, in name order.
+    fn page_ids(mut self) -> Vec<i64> {
+        self.found.sort_unstable();
+        self.found.truncate(self.limit);
+        self.found.into_iter().map(|(_, id)| id).collect()
     }
 }
 
@@ -561,18 +589,18 @@ async fn page_with_count(
     )
 }
 
-/// From this many matches in the organization, a search walks the contacts in name order
-/// instead of sorting its matches. The trigram path reads every match and sorts them, so its
-/// cost grows with the number of matches; the walk tests index entries until the page is full,
+/// From this many matches before the page's end, a SQLite search walks the contacts in name
+/// order instead of sorting its matches. The trigram path reads those matches and sorts them,
+/// so its cost grows with their number; the walk tests index entries until the page is full,
 /// so its cost is the page size divided by the share of contacts that match. A term with this
 /// many matches is common enough that the walk fills a page within a few thousand entries in
 /// an organization of up to a million contacts (benchmark growth table, docs/benchmarks.md).
 const COMMON_TERM_MATCHES: i64 = 2_000;
 
-/// From this many contacts, a search finds the bucket its page ends in before reading the
-/// matches (migration 0011). In a smaller organization a term has a page or two of matches
-/// and reading them all is cheaper than the extra scan: the 16 benchmark surnames took 3.6 ms
-/// with buckets and 1.9 ms without at 10,000 contacts, 4.3 and 9.9 ms at 100,000.
+/// From this many contacts, a PostgreSQL search looks for its page among the contacts whose
+/// names begin like the cursor's first ([`search_from_first_character`]). In a smaller
+/// organization a term has a page or two of matches, and reading them all in one statement
+/// is cheaper than a statement per group.
 const BUCKETED_SEARCH_FROM: i64 = 20_000;
 
 /// Where a contact's entry sits in SQLite's search index (migration 0011): rowid = org_id <<

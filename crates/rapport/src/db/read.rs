@@ -342,6 +342,17 @@ fn query<T: ReadRow>(
     Ok(())
 }
 
+/// Runs `sql` and hands each row, as `T`, to `each` until it answers false: a read that stops
+/// as soon as it has what it needs.
+pub fn for_each<T: ReadRow>(
+    conn: &mut Connection,
+    sql: &str,
+    args: &[&dyn Arg],
+    each: impl FnMut(T) -> bool,
+) -> Result<(), sqlx::Error> {
+    query(conn, sql, args, each).map_err(error)
+}
+
 pub fn fetch_all<T: ReadRow>(
     conn: &mut Connection,
     sql: &str,

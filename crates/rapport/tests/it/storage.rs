@@ -572,6 +572,23 @@ async fn sqlite_search_pages_in_name_order_across_buckets() {
                     matching_by_hand(&mine, term),
                     "{term} ({org_contacts} contacts): every page, in name order"
                 );
+                // The contacts page reads on the reader threads, whose scan stops at the end
+                // of the page's last bucket: the same pages.
+                let read = db
+                    .read(move |mut conn| {
+                        Box::pin(async move {
+                            Ok::<_, sqlx::Error>(
+                                every_page_of(&mut conn, 1, term, org_contacts).await,
+                            )
+                        })
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    read,
+                    matching_by_hand(&mine, term),
+                    "{term} ({org_contacts} contacts): every page through Db::read"
+                );
             }
         }
     };
