@@ -320,9 +320,9 @@ pub async fn list(
 /// (search_rowid, org_id, sort_key, id) index, sorted here, and only the page's rows are read.
 /// On the reader threads the matches are read one at a time and the scan stops at the
 /// bucket's end; the same statement on one of sqlx's connections reads them all, up to the
-/// limit below. (This was two scans of the same matches, one to find the page's last bucket
-/// and one to read up to it: alone it took 0.55 ms of a search's 0.96 at 100,000 contacts,
-/// docs/benchmarks.md.)
+/// limit below. (This was two statements scanning the same matches, one to find the page's
+/// last bucket and one to read up to it: by hand 0.96 ms for a page this finds in 0.50 at
+/// 100,000 contacts, docs/benchmarks.md.)
 async fn search_in_buckets(
     conn: &mut Conn<'_>,
     org_id: i64,
@@ -331,6 +331,9 @@ async fn search_in_buckets(
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<ContactListItem>, sqlx::Error> {
+    // CROSS JOIN fixes the order: the matches first, then their index entries (left to
+    // itself SQLite walked the organization's name index and probed the matches for each
+    // contact). FTS5 returns its matches in rowid order, so no sort happens here.
     const MATCHES: &str = "SELECT s.rowid, k.id, k.sort_key
          FROM contacts_search AS s
          CROSS JOIN contacts AS k INDEXED BY contacts_search_rowid ON k.search_rowid = s.rowid
@@ -435,7 +438,8 @@ impl PageMatches {
         self.found.len() as i64 >= COMMON_TERM_MATCHES
     }
 
-    /// The page's contacts, in name order.
+    /// The page's contacts, in name order (sort keys compare by their bytes, as SQLite's
+    /// default collation does).
     fn page_ids(mut self) -> Vec<i64> {
         self.found.sort_unstable();
         self.found.truncate(self.limit);
