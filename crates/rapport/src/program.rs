@@ -268,6 +268,9 @@ async fn online_checks(config: &Config) -> Vec<crate::marketplace::doctor::Findi
     out
 }
 
+/// How long a stopping `rapport serve` waits for its database connections to close.
+const DATABASE_CLOSE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn serve(config: Config) -> Result<(), String> {
     let data_dir = config.data_dir.display().to_string();
     let app = Application::build(config, Clock::system())
@@ -307,9 +310,16 @@ async fn serve(config: Config) -> Result<(), String> {
         let _ = tx.send(true);
     });
     let served = app.run(rx).await.map_err(|e| e.to_string());
-    // The server and the job loops have stopped: nothing else will use the database.
-    state.db.close().await;
-    tracing::info!("stopped");
+    // The server and the job loops have stopped: nothing else will use the database. Bounded,
+    // so that a connection somehow still in use cannot keep a stopping node alive; SQLite
+    // then folds its WAL in at the next start instead.
+    match tokio::time::timeout(DATABASE_CLOSE_LIMIT, state.db.close()).await {
+        Ok(()) => tracing::info!("stopped"),
+        Err(_) => tracing::warn!(
+            "stopped with database connections still in use after {} s",
+            DATABASE_CLOSE_LIMIT.as_secs()
+        ),
+    }
     served
 }
 
