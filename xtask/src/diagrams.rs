@@ -30,11 +30,10 @@ const MERMAID_CONFIG: &str = r#"{"startOnLoad":false,"securityLevel":"strict","t
 const RENDER_TIMEOUT: Duration = Duration::from_secs(90);
 const HASH_LABEL: &str = "source fnv1a64 ";
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, PartialEq)]
 pub struct DiagramsArgs {
     /// Only check that every SVG matches its Mermaid source (no browser needed).
-    #[arg(long)]
-    check: bool,
+    pub check: bool,
 }
 
 pub fn run(args: &DiagramsArgs) -> anyhow::Result<ExitCode> {

@@ -60,36 +60,114 @@ mod prereqs;
 mod summary;
 mod test_cmd;
 
-use clap::{Parser, Subcommand};
+use std::ffi::OsString;
 use std::process::ExitCode;
 
-#[derive(Parser)]
-#[command(
-    name = "xtask",
-    bin_name = "cargo xtask",
-    about = "Rapport project tasks"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Task,
+/// What `cargo xtask --help` prints.
+const USAGE: &str = "\
+Rapport project tasks
+
+Usage: cargo xtask <COMMAND> [OPTIONS]
+
+Commands:
+  test [--no-lint] [--no-browser] [-- ARGS...]
+      Check everything CI checks: prerequisites, fmt, clippy, tests, doctests.
+      --no-lint      skip `cargo fmt --check` and `cargo clippy`
+      --no-browser   do not look for Chromium nor start chromedriver; browser tests skip
+      -- ARGS        passed to `cargo nextest run` (or `cargo test`), e.g. `-- -p zoom-api`
+  bench [--quick] [--postgres] [--no-docs]
+      Benchmark Rapport in release mode against baselines from the same run.
+      --quick        a short run (a few seconds per scenario, up to 100,000 contacts);
+                     leaves docs alone
+      --postgres     also run on PostgreSQL (BENCH_POSTGRES_URL,
+                     default postgres://postgres@127.0.0.1:5432)
+      --no-docs      do not rewrite docs/benchmarks.md after a full run
+  diagrams [--check]
+      Render the Mermaid diagrams of docs/ to SVG.
+      --check        only check that every SVG matches its Mermaid source
+";
+
+/// A task and its options, from the command line.
+#[derive(Debug, PartialEq)]
+enum Task {
+    Test(test_cmd::TestArgs),
+    Bench(bench_cmd::BenchArgs),
+    Diagrams(diagrams::DiagramsArgs),
+    Help,
 }
 
-#[derive(Subcommand)]
-enum Task {
-    /// Check everything CI checks: prerequisites, fmt, clippy, tests, doctests.
-    Test(test_cmd::TestArgs),
-    /// Benchmark Rapport in release mode against baselines from the same run.
-    Bench(bench_cmd::BenchArgs),
-    /// Render the Mermaid diagrams of docs/ to SVG (`--check`: only verify they are current).
-    Diagrams(diagrams::DiagramsArgs),
+/// Parses `cargo xtask`'s arguments with `lexopt` rather than clap: xtask is compiled (in
+/// debug mode, apart from the release build) before every `cargo xtask bench` and CI run,
+/// and clap's derive was most of that compile (docs/benchmarks.md).
+fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Task, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut parser = lexopt::Parser::from_args(args);
+    let command = match parser.next()? {
+        Some(Value(command)) => command.string()?,
+        Some(Short('h') | Long("help")) | None => return Ok(Task::Help),
+        Some(other) => return Err(other.unexpected()),
+    };
+    match command.as_str() {
+        "test" => {
+            let mut args = test_cmd::TestArgs::default();
+            while let Some(arg) = parser.next()? {
+                match arg {
+                    Long("no-lint") => args.no_lint = true,
+                    Long("no-browser") => args.no_browser = true,
+                    // Everything after `--` (including a second `--`) goes to the test runner.
+                    Value(value) => args.extra.push(value.string()?),
+                    Short('h') | Long("help") => return Ok(Task::Help),
+                    other => return Err(other.unexpected()),
+                }
+            }
+            Ok(Task::Test(args))
+        }
+        "bench" => {
+            let mut args = bench_cmd::BenchArgs::default();
+            while let Some(arg) = parser.next()? {
+                match arg {
+                    Long("quick") => args.quick = true,
+                    Long("postgres") => args.postgres = true,
+                    Long("no-docs") => args.no_docs = true,
+                    Short('h') | Long("help") => return Ok(Task::Help),
+                    other => return Err(other.unexpected()),
+                }
+            }
+            Ok(Task::Bench(args))
+        }
+        "diagrams" => {
+            let mut args = diagrams::DiagramsArgs::default();
+            while let Some(arg) = parser.next()? {
+                match arg {
+                    Long("check") => args.check = true,
+                    Short('h') | Long("help") => return Ok(Task::Help),
+                    other => return Err(other.unexpected()),
+                }
+            }
+            Ok(Task::Diagrams(args))
+        }
+        _ => Err(lexopt::Error::Custom(
+            format!("unknown command {command:?} (test, bench or diagrams)").into(),
+        )),
+    }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    let task = match parse(std::env::args_os().skip(1)) {
+        Ok(task) => task,
+        Err(err) => {
+            eprintln!("xtask: error: {err}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match task {
         Task::Test(args) => test_cmd::run(&args),
         Task::Bench(args) => bench_cmd::run(&args),
         Task::Diagrams(args) => diagrams::run(&args),
+        Task::Help => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
     };
     match result {
         Ok(code) => code,
@@ -97,5 +175,65 @@ fn main() -> ExitCode {
             eprintln!("xtask: error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(args: &[&str]) -> Result<Task, String> {
+        parse(args.iter().map(OsString::from)).map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn test_passes_everything_after_the_separator_to_the_runner() {
+        let Ok(Task::Test(args)) = parsed(&[
+            "test",
+            "--no-lint",
+            "--",
+            "-p",
+            "zoom-api",
+            "--",
+            "--nocapture",
+        ]) else {
+            panic!("not a test task");
+        };
+        assert!(args.no_lint);
+        assert!(!args.no_browser);
+        assert_eq!(args.extra, ["-p", "zoom-api", "--", "--nocapture"]);
+    }
+
+    #[test]
+    fn bench_and_diagrams_take_their_flags() {
+        assert_eq!(
+            parsed(&["bench", "--quick", "--postgres"]),
+            Ok(Task::Bench(bench_cmd::BenchArgs {
+                quick: true,
+                postgres: true,
+                no_docs: false
+            }))
+        );
+        assert_eq!(
+            parsed(&["diagrams", "--check"]),
+            Ok(Task::Diagrams(diagrams::DiagramsArgs { check: true }))
+        );
+    }
+
+    #[test]
+    fn unknown_commands_and_options_are_errors_that_name_them() {
+        let err = parsed(&["bench", "--quik"]).err().unwrap_or_default();
+        assert!(err.contains("--quik"), "{err}");
+        let err = parsed(&["tset"]).err().unwrap_or_default();
+        assert!(err.contains("tset"), "{err}");
+        let err = parsed(&["test", "-p"]).err().unwrap_or_default();
+        assert!(err.contains("-p"), "{err}");
+    }
+
+    #[test]
+    fn no_command_or_help_prints_the_usage() {
+        assert_eq!(parsed(&[]), Ok(Task::Help));
+        assert_eq!(parsed(&["--help"]), Ok(Task::Help));
+        assert_eq!(parsed(&["bench", "-h"]), Ok(Task::Help));
     }
 }

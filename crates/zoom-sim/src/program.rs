@@ -6,6 +6,10 @@ use crate::{AppConfig, RateLimitConfig, SimConfig, ZoomSim};
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -78,10 +82,14 @@ pub fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+    // `RUST_LOG` as levels per module (`info,zoom_sim::webhook=debug`): `Targets`, not
+    // `EnvFilter`, whose regular expressions weigh on every release build (rapport's telemetry).
+    let filter: Targets = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_filter(filter))
         .init();
     let cli = Cli::parse();
     let mut config = SimConfig {

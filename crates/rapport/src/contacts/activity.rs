@@ -105,6 +105,7 @@ pub async fn record_many(
         }
         match conn {
             Conn::Sqlite(c) => run!(sqlx::Sqlite, c)?,
+            #[cfg(feature = "postgres")]
             Conn::Postgres(c) => run!(sqlx::Postgres, c)?,
             Conn::SqliteDirect(c) => {
                 let shared: [&dyn Arg; 5] = [&org_id, &user_id, &kind, &summary, &now];

@@ -167,6 +167,7 @@ async fn insert_chunk(
     }
     match conn {
         Conn::Sqlite(c) => run!(sqlx::Sqlite, c),
+        #[cfg(feature = "postgres")]
         Conn::Postgres(c) => run!(sqlx::Postgres, c),
         Conn::SqliteDirect(c) => {
             let derived: Vec<(String, String)> = contacts

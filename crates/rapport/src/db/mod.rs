@@ -5,6 +5,9 @@
 //! PostgreSQL connection (from the pool or inside a transaction). The `sql_*!` macros run the same
 //! SQL text on whichever backend is in use; `$1` placeholders, `RETURNING` and `ON CONFLICT` work
 //! on both. Dialect-specific SQL lives in [`dialect`] and nowhere else.
+//!
+//! PostgreSQL is compiled in with the `postgres` feature (on by default); without it a
+//! `postgres://` URL is refused with [`DbError::PostgresNotBuilt`].
 
 pub mod dialect;
 pub mod migrations;
@@ -19,9 +22,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool};
+#[cfg(feature = "postgres")]
+use sqlx::{PgConnection, PgPool, Postgres};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +49,11 @@ impl std::fmt::Display for Backend {
 pub enum DbError {
     #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
     UnsupportedUrl,
+    #[error(
+        "this build of Rapport has no PostgreSQL support (it was built without the `postgres` \
+         feature, which is on by default): use a sqlite: URL or a default build"
+    )]
+    PostgresNotBuilt,
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
     #[error(transparent)]
@@ -56,6 +67,7 @@ pub enum DbError {
 pub enum Db {
     /// The pool, and what one node keeps beside it.
     Sqlite(SqlitePool, Arc<SqliteNode>),
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
 }
 
@@ -76,6 +88,7 @@ pub struct SqliteNode {
 /// writer's in [`Db::write`].
 pub enum Conn<'a> {
     Sqlite(&'a mut SqliteConnection),
+    #[cfg(feature = "postgres")]
     Postgres(&'a mut PgConnection),
     SqliteDirect(&'a mut rusqlite::Connection),
 }
@@ -106,6 +119,7 @@ pub type WriteFuture<'c, T, E> = futures::future::BoxFuture<'c, Result<T, E>>;
 /// A pooled connection of either backend.
 pub enum PoolConn {
     Sqlite(PoolConnection<Sqlite>),
+    #[cfg(feature = "postgres")]
     Postgres(PoolConnection<Postgres>),
 }
 
@@ -113,6 +127,7 @@ impl PoolConn {
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
             PoolConn::Sqlite(c) => Conn::Sqlite(&mut *c),
+            #[cfg(feature = "postgres")]
             PoolConn::Postgres(c) => Conn::Postgres(&mut *c),
         }
     }
@@ -123,6 +138,7 @@ pub enum Tx {
     /// The transaction, and the write turn it holds until commit or rollback. Declared in this
     /// order so the transaction ends (rolls back when dropped) before the turn passes on.
     Sqlite(sqlx::Transaction<'static, Sqlite>, turn::Turn),
+    #[cfg(feature = "postgres")]
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -130,6 +146,7 @@ impl Tx {
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
             Tx::Sqlite(t, _) => Conn::Sqlite(&mut *t),
+            #[cfg(feature = "postgres")]
             Tx::Postgres(t) => Conn::Postgres(&mut *t),
         }
     }
@@ -137,6 +154,7 @@ impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(t, _turn) => t.commit().await,
+            #[cfg(feature = "postgres")]
             Tx::Postgres(t) => t.commit().await,
         }
     }
@@ -228,17 +246,27 @@ impl Db {
                 }),
             ))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url)?;
-            let pool = PgPoolOptions::new()
-                .max_connections(max_connections)
-                .acquire_slow_threshold(SLOW_ACQUIRE)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options)
-                .await?;
-            Ok(Db::Postgres(pool))
+            Db::connect_postgres(url, max_connections).await
         } else {
             Err(DbError::UnsupportedUrl)
         }
+    }
+
+    #[cfg(feature = "postgres")]
+    async fn connect_postgres(url: &str, max_connections: u32) -> Result<Db, DbError> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_slow_threshold(SLOW_ACQUIRE)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        Ok(Db::Postgres(pool))
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    async fn connect_postgres(_url: &str, _max_connections: u32) -> Result<Db, DbError> {
+        Err(DbError::PostgresNotBuilt)
     }
 
     /// The default SQLite URL for a data directory.
@@ -249,6 +277,7 @@ impl Db {
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(..) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
             Db::Postgres(_) => Backend::Postgres,
         }
     }
@@ -256,6 +285,7 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
             Db::Sqlite(pool, _) => migrations::migrator(migrations::SQLITE).run(pool).await?,
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => migrations::migrator(migrations::POSTGRES).run(pool).await?,
         }
         Ok(())
@@ -264,6 +294,7 @@ impl Db {
     pub async fn acquire(&self) -> Result<PoolConn, sqlx::Error> {
         Ok(match self {
             Db::Sqlite(pool, _) => PoolConn::Sqlite(pool.acquire().await?),
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => PoolConn::Postgres(pool.acquire().await?),
         })
     }
@@ -285,6 +316,7 @@ impl Db {
                     .map_err(|_| sqlx::Error::PoolTimedOut)?;
                 Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
             }
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -372,6 +404,7 @@ impl Db {
     pub async fn autovacuum(&self) -> Result<Option<bool>, sqlx::Error> {
         match self {
             Db::Sqlite(..) => Ok(None),
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => {
                 let setting: String = sqlx::query_scalar("SHOW autovacuum")
                     .fetch_one(pool)
@@ -399,6 +432,7 @@ impl Db {
                 }
                 pool.close().await
             }
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => pool.close().await,
         }
     }
@@ -499,6 +533,7 @@ macro_rules! sql_as {
             $crate::db::Conn::Sqlite(c) => {
                 sqlx::query_as::<sqlx::Sqlite, $ty>($sql)$(.bind($arg))*.$method(&mut **c).await
             }
+            #[cfg(feature = "postgres")]
             $crate::db::Conn::Postgres(c) => {
                 sqlx::query_as::<sqlx::Postgres, $ty>($sql)$(.bind($arg))*.$method(&mut **c).await
             }
@@ -519,6 +554,7 @@ macro_rules! sql_scalar {
             $crate::db::Conn::Sqlite(c) => {
                 sqlx::query_scalar::<sqlx::Sqlite, $ty>($sql)$(.bind($arg))*.$method(&mut **c).await
             }
+            #[cfg(feature = "postgres")]
             $crate::db::Conn::Postgres(c) => {
                 sqlx::query_scalar::<sqlx::Postgres, $ty>($sql)$(.bind($arg))*.$method(&mut **c).await
             }
@@ -540,6 +576,7 @@ macro_rules! sql_execute {
             $crate::db::Conn::Sqlite(c) => {
                 sqlx::query::<sqlx::Sqlite>($sql)$(.bind($arg))*.execute(&mut **c).await.map(|r| r.rows_affected())
             }
+            #[cfg(feature = "postgres")]
             $crate::db::Conn::Postgres(c) => {
                 sqlx::query::<sqlx::Postgres>($sql)$(.bind($arg))*.execute(&mut **c).await.map(|r| r.rows_affected())
             }

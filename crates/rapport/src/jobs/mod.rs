@@ -147,6 +147,7 @@ pub async fn enqueue_many(
     }
     match conn {
         Conn::Sqlite(c) => run!(sqlx::Sqlite, c),
+        #[cfg(feature = "postgres")]
         Conn::Postgres(c) => run!(sqlx::Postgres, c),
         Conn::SqliteDirect(c) => {
             let kind = kind.as_str();

@@ -382,6 +382,7 @@ pub async fn record_webhooks<'k>(
     }
     match conn {
         Conn::Sqlite(c) => run!(sqlx::Sqlite, c),
+        #[cfg(feature = "postgres")]
         Conn::Postgres(c) => run!(sqlx::Postgres, c),
         Conn::SqliteDirect(c) => {
             let rows: Vec<(&str, DateTime<Utc>)> = keys.collect();
