@@ -53,7 +53,7 @@ pub async fn record(
 }
 
 /// Records the same event on many contacts (an import), in multi-row statements of up to
-/// [`CONTACTS_PER_RECORD`] contacts.
+/// `CONTACTS_PER_RECORD` contacts.
 pub async fn record_many(
     conn: &mut Conn<'_>,
     org_id: i64,

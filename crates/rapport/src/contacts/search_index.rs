@@ -21,7 +21,7 @@ const MERGE_STEP_PAGES: i64 = 500;
 /// merges them: 5,000 steps of 500 pages is a 10 GB index.
 const MAX_STEPS: u32 = 5_000;
 
-/// Merges the search index's segments until no work is left (or [`MAX_STEPS`]); returns how
+/// Merges the search index's segments until no work is left (or `MAX_STEPS`); returns how
 /// many steps did work. Nothing to do on PostgreSQL.
 pub async fn tidy(db: &Db) -> Result<u32, sqlx::Error> {
     if db.backend() != crate::db::Backend::Sqlite {
