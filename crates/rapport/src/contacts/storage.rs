@@ -111,7 +111,7 @@ pub async fn insert(
 /// database's limit on parameters, and enough that the statement's round trip is shared.
 const ROWS_PER_INSERT: usize = 100;
 
-/// Inserts many contacts, in the order given (see [`sort_for_bulk_insert`]), [`ROWS_PER_INSERT`]
+/// Inserts many contacts, in the order given (see [`sort_for_bulk_insert`]), `ROWS_PER_INSERT`
 /// to a statement, and returns their ids in no particular order. One statement per contact cost
 /// a round trip to the database's thread or server each; a CSV import of 50,000 rows, two
 /// statements per row with its activity, took 11–15 s (docs/benchmarks.md).
