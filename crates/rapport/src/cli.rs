@@ -158,4 +158,9 @@ pub struct SeedArgs {
     /// Organization to fill (created when missing).
     #[arg(long, default_value = "Demo Company")]
     pub org: String,
+    /// Contacts per transaction. Each transaction holds SQLite's write lock (about half a
+    /// second for 10,000), so a running server's writes wait that long; fewer per transaction
+    /// make the seed slower.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub per_transaction: u64,
 }

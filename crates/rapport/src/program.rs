@@ -150,9 +150,14 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::Dev(DevCommand::Seed(args)) => {
             with_state(config, |state| async move {
                 let started = std::time::Instant::now();
-                let n = crate::commands::seed_contacts(&state, &args.org, args.contacts)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let n = crate::commands::seed_contacts(
+                    &state,
+                    &args.org,
+                    args.contacts,
+                    args.per_transaction,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
                 println!(
                     "Added {n} contacts to {} in {:.1}s.",
                     args.org,

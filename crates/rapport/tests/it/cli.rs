@@ -364,9 +364,31 @@ both_databases!(
         let env = env_for(&app, &data, &key);
         let client = kit::browser_with_org(&app, "Sam Seed", "sam@example.com", "Seeded Co").await;
 
+        let (ok, _, err) = run_rapport(
+            &[
+                "dev",
+                "seed",
+                "--org",
+                "Seeded Co",
+                "--per-transaction",
+                "0",
+            ],
+            &env,
+        );
+        assert!(!ok && err.contains("--per-transaction"), "{err}");
+
         // More than one transaction's and one statement's worth, not a multiple of either.
         let (ok, out, err) = run_rapport(
-            &["dev", "seed", "--org", "Seeded Co", "--contacts", "1234"],
+            &[
+                "dev",
+                "seed",
+                "--org",
+                "Seeded Co",
+                "--contacts",
+                "1234",
+                "--per-transaction",
+                "500",
+            ],
             &env,
         );
         assert!(ok, "{err}");
