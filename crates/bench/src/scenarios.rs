@@ -63,11 +63,14 @@ impl Settings {
     fn of(quick: bool) -> Settings {
         if quick {
             Settings {
-                // Each second of the schedule scenario queues ~600 invitations that the
-                // webhook scenario waits for, at ~90 messages/s (docs/benchmarks.md): kept short.
-                load_for: Duration::from_secs(2),
+                // Short enough that a clean `cargo xtask bench --quick`, build included, has
+                // a chance at five minutes on two cores (docs/benchmarks.md); at 2,000-40,000
+                // requests/s a second and a half still holds thousands of requests per p99.
+                // Each second of the schedule scenario also queues ~1,000 invitations that
+                // the webhook scenario waits for.
+                load_for: Duration::from_millis(1500),
                 warmup: 200,
-                growth_for: Duration::from_millis(1500),
+                growth_for: Duration::from_millis(1000),
                 sizes: &[1_000, 10_000, 100_000],
                 outbox_messages: 2_000,
             }
@@ -906,10 +909,11 @@ async fn refresh_storm(env: &Env) -> Result<RefreshStorm> {
     let config_url = format!("{}/_sim/config", env.sim);
     let original: serde_json::Value = env.http.get(&config_url).send().await?.json().await?;
     let mut short = original.clone();
-    // Three seconds of freshness before Rapport's five-minute refresh margin: enough for the
-    // setup below (a contact and one schedule, which must not refresh it) on a busy machine.
-    short["access_token_secs"] = serde_json::json!(303);
-    short["expires_in"] = serde_json::json!(303);
+    // Two seconds of freshness before Rapport's five-minute refresh margin: enough for the
+    // setup below (a contact and one schedule, which must not refresh it; ~0.1 s) on a busy
+    // machine.
+    short["access_token_secs"] = serde_json::json!(302);
+    short["expires_in"] = serde_json::json!(302);
     env.http
         .put(&config_url)
         .json(&short)
@@ -943,7 +947,7 @@ async fn refresh_storm(env: &Env) -> Result<RefreshStorm> {
         .find(|h| h.starts_with("/meetings/") && h.ends_with("/start"))
         .context("no Start link on the meetings page")?
         .to_owned();
-    let wait = Duration::from_millis(3_500).saturating_sub(connected.elapsed());
+    let wait = Duration::from_millis(2_500).saturating_sub(connected.elapsed());
     tokio::time::sleep(wait).await;
     env.http
         .delete(format!("{}/_sim/requests", env.sim))
