@@ -2,7 +2,6 @@
 
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::Targets;
-use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -16,14 +15,10 @@ const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=info,hyper=warn";
 pub fn init(format: LogFormat) {
     let filter = filter_from(std::env::var("RAPPORT_LOG").ok().as_deref());
     let layer = match format {
-        LogFormat::Pretty => tracing_subscriber::fmt::layer()
-            .compact()
-            .with_span_events(FmtSpan::NONE)
-            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
-            .with_span_events(FmtSpan::NONE)
             .boxed(),
     };
     let _ = tracing_subscriber::registry()

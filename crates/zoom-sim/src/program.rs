@@ -84,10 +84,13 @@ pub fn main() -> ExitCode {
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // `RUST_LOG` as levels per module (`info,zoom_sim::webhook=debug`): `Targets`, not
     // `EnvFilter`, whose regular expressions weigh on every release build (rapport's telemetry).
-    let filter: Targets = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    let filter: Targets = match std::env::var("RUST_LOG") {
+        Ok(value) => value.parse().unwrap_or_else(|err| {
+            eprintln!("zoom-sim: RUST_LOG={value:?} is not a log filter ({err}); logging at info");
+            Targets::new().with_default(tracing::Level::INFO)
+        }),
+        Err(_) => Targets::new().with_default(tracing::Level::INFO),
+    };
     tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_filter(filter))
         .init();
