@@ -1,11 +1,11 @@
 //! Setting up the data a scenario needs the way a user would: through Rapport's pages
 //! (sign-up, contacts, connecting Zoom through the simulator's consent step).
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
-use reqwest::cookie::{CookieStore, Jar};
-use reqwest::{StatusCode, header};
+use reqwest::{RequestBuilder, Response, StatusCode, header};
 use zoom_sim::{AuthorizeOutcome, AuthorizeRequest, Plan};
 
 pub const PASSWORD: &str = "bench horse battery staple";
@@ -14,39 +14,67 @@ pub const PASSWORD: &str = "bench horse battery staple";
 pub struct Browser {
     pub base: String,
     pub client: reqwest::Client,
-    jar: Arc<Jar>,
+    /// Rapport's cookies, by name. One origin, no paths or expiry to honour: a map is the
+    /// whole jar this needs (reqwest's `cookies` feature is a dozen crates of the build).
+    cookies: Mutex<BTreeMap<String, String>>,
 }
 
 impl Browser {
     pub fn new(base: &str) -> Result<Browser> {
-        let jar = Arc::new(Jar::default());
         let client = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Browser {
             base: base.to_owned(),
             client,
-            jar,
+            cookies: Mutex::new(BTreeMap::new()),
         })
     }
 
     /// The `Cookie` header this browser sends (session and anti-forgery cookies), for load
     /// workers that share the session without sharing a cookie store.
     pub fn cookie_header(&self) -> Result<String> {
-        let url = url::Url::parse(&self.base)?;
-        let value = self
-            .jar
-            .cookies(&url)
-            .context("no cookies: not signed in")?;
-        Ok(value.to_str()?.to_owned())
+        let header = self.cookies_sent();
+        if header.is_empty() {
+            bail!("no cookies: not signed in");
+        }
+        Ok(header)
+    }
+
+    fn cookies_sent(&self) -> String {
+        let jar = self.cookies.lock().unwrap_or_else(|e| e.into_inner());
+        jar.iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Sends a request to Rapport with this browser's cookies and keeps the ones it sets.
+    async fn send(&self, request: RequestBuilder) -> Result<Response> {
+        let cookies = self.cookies_sent();
+        let request = if cookies.is_empty() {
+            request
+        } else {
+            request.header(header::COOKIE, cookies)
+        };
+        let response = request.send().await?;
+        let mut jar = self.cookies.lock().unwrap_or_else(|e| e.into_inner());
+        for set in response.headers().get_all(header::SET_COOKIE) {
+            let Some((name, value)) = set.to_str().ok().and_then(parse_set_cookie) else {
+                continue;
+            };
+            if value.is_empty() {
+                jar.remove(&name);
+            } else {
+                jar.insert(name, value);
+            }
+        }
+        Ok(response)
     }
 
     pub async fn page(&self, path: &str) -> Result<String> {
         let r = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
+            .send(self.client.get(format!("{}{path}", self.base)))
             .await?;
         if r.status() != StatusCode::OK {
             bail!("GET {path}: {}", r.status());
@@ -71,10 +99,11 @@ impl Browser {
         let mut all = fields.to_vec();
         all.push(("csrf_token", &token));
         let r = self
-            .client
-            .post(format!("{}{action}", self.base))
-            .form(&all)
-            .send()
+            .send(
+                self.client
+                    .post(format!("{}{action}", self.base))
+                    .form(&all),
+            )
             .await?;
         if r.status() != StatusCode::SEE_OTHER {
             let status = r.status();
@@ -149,7 +178,7 @@ impl Browser {
             .error_for_status()?
             .json()
             .await?;
-        let r = self.client.get(&outcome.redirect_url).send().await?;
+        let r = self.send(self.client.get(&outcome.redirect_url)).await?;
         let back = location(&r)?;
         if back != "/settings" {
             bail!("Zoom callback went to {back}");
@@ -160,6 +189,15 @@ impl Browser {
         }
         Ok(())
     }
+}
+
+/// The name and value of a `Set-Cookie` header; an empty value when it deletes the cookie.
+fn parse_set_cookie(header: &str) -> Option<(String, String)> {
+    let mut parts = header.split(';').map(str::trim);
+    let (name, value) = parts.next()?.split_once('=')?;
+    let expired = parts.any(|attribute| attribute.eq_ignore_ascii_case("max-age=0"));
+    let value = if expired { "" } else { value };
+    Some((name.to_owned(), value.to_owned()))
 }
 
 pub fn hidden_value(html: &str, name: &str) -> Option<String> {

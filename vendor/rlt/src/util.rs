@@ -4,9 +4,12 @@
 //! - Converting byte counts to human-readable formats (KiB, MiB, GiB, etc.)
 //! - Calculating rates safely (handling division by zero)
 
+#[cfg(feature = "tui")]
 use anyhow::anyhow;
+#[cfg(feature = "tui")]
 use byte_unit::{Byte, UnitType};
 
+#[cfg(feature = "tui")] // byte-unit formats sizes for the terminal UI and text report only
 /// Trait for converting a value to a human-readable byte representation.
 ///
 /// This fallible version is used for floating-point values that might
@@ -20,6 +23,7 @@ pub trait TryIntoAdjustedByte {
     fn adjusted(self) -> anyhow::Result<byte_unit::AdjustedByte>;
 }
 
+#[cfg(feature = "tui")]
 /// Trait for converting a value to a human-readable byte representation.
 ///
 /// This infallible version is used for integer values that are always representable.
@@ -28,6 +32,7 @@ pub trait IntoAdjustedByte {
     fn adjusted(self) -> byte_unit::AdjustedByte;
 }
 
+#[cfg(feature = "tui")]
 impl TryIntoAdjustedByte for f64 {
     fn adjusted(self) -> anyhow::Result<byte_unit::AdjustedByte> {
         Byte::from_f64(self)
@@ -36,6 +41,7 @@ impl TryIntoAdjustedByte for f64 {
     }
 }
 
+#[cfg(feature = "tui")]
 impl IntoAdjustedByte for u64 {
     fn adjusted(self) -> byte_unit::AdjustedByte {
         Byte::from_u64(self).get_appropriate_unit(UnitType::Binary)
