@@ -2,7 +2,7 @@
 //! worker until shutdown.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -11,7 +11,6 @@ use axum::http::{HeaderName, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -46,7 +45,6 @@ pub struct Shared {
     pub db: Db,
     pub clock: Clock,
     pub transport: Transport,
-    pub metrics: PrometheusHandle,
     /// Wakes this process's job worker when a job is queued here.
     pub jobs_notify: Arc<Notify>,
     pub zoom: Arc<crate::zoom::Zoom>,
@@ -74,26 +72,6 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-}
-
-/// The process-wide Prometheus recorder (a recorder can be installed only once per process,
-/// and tests start several apps in one process).
-fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let builder = PrometheusBuilder::new()
-                .set_buckets(&[
-                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-                ])
-                .unwrap_or_else(|_| PrometheusBuilder::new());
-            match builder.install_recorder() {
-                Ok(handle) => handle,
-                // Another recorder is installed (only in unusual embeddings): keep a private one.
-                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
-            }
-        })
-        .clone()
 }
 
 impl AppState {
@@ -135,7 +113,6 @@ impl AppState {
             db,
             clock,
             transport,
-            metrics: metrics_handle(),
             jobs_notify,
         })))
     }

@@ -181,7 +181,7 @@ async fn record(
                     "job finished after another worker took it over; result dropped"
                 );
             }
-            metrics::counter!("rapport_jobs_total", "kind" => job.kind.clone(), "outcome" => "done").increment(1);
+            crate::ops::metrics::get().job_run(&job.kind, "done");
             tracing::info!(job = job.id, kind = %job.kind, elapsed_ms = finished.elapsed.as_millis() as u64, "job done");
         }
         Err(err) => {
@@ -192,8 +192,7 @@ async fn record(
             } else {
                 "retry"
             };
-            metrics::counter!("rapport_jobs_total", "kind" => job.kind.clone(), "outcome" => label)
-                .increment(1);
+            crate::ops::metrics::get().job_run(&job.kind, label);
             tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, error = %err, outcome = label, "job failed");
         }
     }

@@ -274,7 +274,7 @@ pub async fn deliver(state: &AppState, outbox_id: i64) -> Result<(), JobError> {
                 .await?;
         }
     }
-    metrics::counter!("rapport_emails_sent_total").increment(1);
+    crate::ops::metrics::get().email_sent();
     Ok(())
 }
 

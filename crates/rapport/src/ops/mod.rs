@@ -1,6 +1,8 @@
 //! Operations endpoints: liveness, readiness and Prometheus metrics, plus the request metrics
 //! middleware.
 
+pub mod metrics;
+
 use std::time::Instant;
 
 use axum::Router;
@@ -46,12 +48,15 @@ async fn metrics_page(State(state): State<AppState>) -> Response {
                 .find(|(s, _)| s == state_name)
                 .map(|(_, n)| *n)
                 .unwrap_or(0);
-            metrics::gauge!("rapport_jobs", "state" => state_name).set(n as f64);
+            metrics::get().jobs_in_state(state_name, n);
         }
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics::get().render(),
     )
         .into_response()
 }
@@ -64,12 +69,14 @@ pub async fn track(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().to_string();
+    let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
-        .record(started.elapsed().as_secs_f64());
+    metrics::get().request(
+        method.as_str(),
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }

@@ -86,7 +86,7 @@ impl WebhookIntake {
 async fn run(db: Db, jobs_notify: Arc<Notify>, mut receiver: mpsc::Receiver<Arrival>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        metrics::histogram!("rapport_zoom_webhook_batch_size").record(batch.len() as f64);
+        crate::ops::metrics::get().webhook_batch(batch.len());
         match store_batch(&db, &batch).await {
             Ok(fresh) => {
                 if fresh.iter().any(|&new| new) {

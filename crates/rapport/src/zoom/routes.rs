@@ -435,7 +435,7 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     let now = state.clock.now();
     if let Err(err) = verifier.verify_headers(&headers, &body, now) {
         tracing::warn!(security_event = "webhook_rejected", reason = %err, "Zoom webhook refused");
-        metrics::counter!("rapport_zoom_webhooks_total", "outcome" => "rejected").increment(1);
+        crate::ops::metrics::get().webhook("rejected");
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let event = match WebhookEvent::parse(&body) {
@@ -460,7 +460,7 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     let stored = state.webhook_intake.store(key, raw, now).await;
     match stored {
         Ok(fresh) => {
-            metrics::counter!("rapport_zoom_webhooks_total", "outcome" => if fresh { "accepted" } else { "duplicate" }).increment(1);
+            crate::ops::metrics::get().webhook(if fresh { "accepted" } else { "duplicate" });
             StatusCode::OK.into_response()
         }
         Err(err) => {

@@ -170,7 +170,7 @@ async fn refresh_holding_lease(
                     "refresh raced past its lease; keeping the stored tokens"
                 );
             }
-            metrics::counter!("rapport_zoom_token_refreshes_total", "outcome" => "ok").increment(1);
+            crate::ops::metrics::get().token_refresh("ok");
             tracing::info!(connection = row.id, "Zoom access token refreshed");
             Ok(tokens.access_token)
         }
@@ -194,15 +194,13 @@ async fn refresh_holding_lease(
                     "the Zoom connection changed while it was being refreshed".into(),
                 ));
             }
-            metrics::counter!("rapport_zoom_token_refreshes_total", "outcome" => "grant_dead")
-                .increment(1);
+            crate::ops::metrics::get().token_refresh("grant_dead");
             tracing::warn!(connection = row.id, error = %err, "Zoom refused the refresh: connection needs reconnecting");
             Err(TokenError::NeedsReconnect)
         }
         Err(err) => {
             storage::release_refresh_lease(&mut conn, row.id, owner).await?;
-            metrics::counter!("rapport_zoom_token_refreshes_total", "outcome" => "transient")
-                .increment(1);
+            crate::ops::metrics::get().token_refresh("transient");
             tracing::warn!(connection = row.id, error = %err, "Zoom refresh failed; will retry on next use");
             Err(TokenError::Transient(err.to_string()))
         }
