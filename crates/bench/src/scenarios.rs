@@ -800,25 +800,30 @@ async fn job_counts(env: &Env) -> Result<(f64, f64)> {
     Ok((value("queued"), value("running")))
 }
 
-/// Waits until no job is running and the queued count (jobs due later stay queued) has not
-/// changed for a second: the backlog of earlier scenarios is worked off. (While there is one,
-/// the job loops change the count many times a second.)
+/// Waits until no job is running and the queue is empty, or the queued count (jobs due later
+/// stay queued) has not changed for half a second: the backlog of earlier scenarios is worked
+/// off. (While there is one, the job loops change the count many times a second.)
 async fn wait_jobs_idle(env: &Env, max: Duration) -> Result<()> {
     let started = Instant::now();
     let mut last = f64::NAN;
     let mut since = Instant::now();
     loop {
         let (queued, running) = job_counts(env).await?;
+        if queued == 0.0 && running == 0.0 {
+            return Ok(());
+        }
         if queued != last || running > 0.0 {
             last = queued;
             since = Instant::now();
-        } else if since.elapsed() >= Duration::from_secs(1) {
+        } else if since.elapsed() >= Duration::from_millis(500) {
+            // Half a second without a change: while a backlog is being worked off, the count
+            // changes every few milliseconds.
             return Ok(());
         }
         if started.elapsed() > max {
             bail!("jobs still queued after {max:?}: {queued} queued, {running} running");
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
