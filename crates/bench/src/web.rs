@@ -15,7 +15,7 @@ pub struct Browser {
     pub base: String,
     pub client: reqwest::Client,
     /// Rapport's cookies, by name. One origin, no paths or expiry to honour: a map is the
-    /// whole jar this needs (reqwest's `cookies` feature is a dozen crates of the build).
+    /// whole jar this needs (reqwest's `cookies` feature adds five crates to the build).
     cookies: Mutex<BTreeMap<String, String>>,
 }
 
