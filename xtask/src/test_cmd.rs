@@ -150,6 +150,13 @@ fn test_steps(summary: &mut Summary, repo: &Path, args: &TestArgs, ci: bool, env
     };
     let test_args = cargo_args::test_args(runner, ci, &args.extra);
     summary.step(name, || cargo(repo, &test_args, env));
+    if args.extra.is_empty() {
+        summary.step("unit tests (SQLite only)", || {
+            cargo(repo, &sqlite_only_unit_test_args(), env)
+        });
+    } else {
+        summary.skip("unit tests (SQLite only)", "a test selection was given");
+    }
     if runner == Runner::Nextest {
         let doctest_args = cargo_args::doctest_args(&args.extra);
         summary.step("doctests", || cargo_doctests(repo, &doctest_args, env));
@@ -195,6 +202,15 @@ fn clippy_args() -> Vec<String> {
     ]
     .map(String::from)
     .to_vec()
+}
+
+/// The library's unit tests in the build `cargo xtask bench` measures, without the `postgres`
+/// feature: what differs there (the storage layer's SQLite-only paths, the refusal of a
+/// PostgreSQL URL) is run, not only compiled.
+fn sqlite_only_unit_test_args() -> Vec<String> {
+    ["test", "-p", "rapport", "--no-default-features", "--lib"]
+        .map(String::from)
+        .to_vec()
 }
 
 /// Rapport built without its `postgres` feature, as `cargo xtask bench` builds it for a run on

@@ -646,6 +646,23 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::reader_threads;
+    #[cfg(not(feature = "postgres"))]
+    use super::{Db, DbError};
+
+    /// What an operator sees who points a SQLite-only build (the one `cargo xtask bench`
+    /// measures) at PostgreSQL: a refusal that says why and what to do, not a driver error.
+    #[cfg(not(feature = "postgres"))]
+    #[tokio::test]
+    async fn a_sqlite_only_build_refuses_a_postgres_url_and_says_why() {
+        let Err(err) = Db::connect("postgres://rapport@127.0.0.1:5432/rapport", 2).await else {
+            panic!("a build without PostgreSQL connected to PostgreSQL");
+        };
+        assert!(matches!(err, DbError::PostgresNotBuilt), "{err}");
+        let message = err.to_string();
+        assert!(message.contains("no PostgreSQL support"), "{message}");
+        assert!(message.contains("`postgres` feature"), "{message}");
+        assert!(!message.contains("127.0.0.1"), "{message}");
+    }
 
     #[test]
     fn reader_threads_follow_the_pool_within_the_cores_and_never_fall_below_two() {
