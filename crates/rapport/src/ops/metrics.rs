@@ -225,14 +225,15 @@ mod tests {
             has("# TYPE http_request_duration_seconds histogram"),
             "{text}"
         );
-        assert!(
-            has(
-                r#"http_request_duration_seconds_bucket{le="0.005",method="GET",route="/contacts/{id}"} 1"#
-            ) || has(
-                r#"http_request_duration_seconds_bucket{method="GET",route="/contacts/{id}",le="0.005"} 1"#
-            ),
-            "{text}"
-        );
+        // Buckets are cumulative: 3 ms falls in `le="0.005"`, 200 ms only from `le="0.25"` up.
+        let bucket = |le: &str, n: u32| {
+            format!(
+                r#"http_request_duration_seconds_bucket{{le="{le}",method="GET",route="/contacts/{{id}}"}} {n}"#
+            )
+        };
+        assert!(has(&bucket("0.005", 1)), "{text}");
+        assert!(has(&bucket("0.1", 1)), "{text}");
+        assert!(has(&bucket("0.25", 2)), "{text}");
         assert!(
             has(r#"rapport_jobs_run_total{kind="send_email",outcome="retry"} 1"#),
             "{text}"

@@ -64,17 +64,14 @@ async fn metrics_page(State(state): State<AppState>) -> Response {
 /// Counts requests by route and status and records their latency. The route is the matched
 /// pattern (`/contacts/{id}`), never the raw path, so ids do not explode the label set.
 pub async fn track(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    // A MatchedPath shares its text (an `Arc<str>`): kept without copying it.
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
     metrics::get().request(
         method.as_str(),
-        &route,
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
