@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::db::Conn;
-use crate::db::read::{self, Arg};
+use crate::db::read::Arg;
+use crate::db::{Conn, Split};
 use crate::{sql_as, sql_execute};
 
 crate::db_row! {
@@ -87,6 +87,7 @@ pub async fn record_many(
             "INSERT INTO activities (org_id, contact_id, user_id, kind, summary, created_at) VALUES {}",
             rows.join(", ")
         ));
+        #[cfg(feature = "postgres")]
         macro_rules! run {
             ($db:ty, $c:expr) => {{
                 // Not cached: see `zoom::storage::record_webhooks`.
@@ -100,20 +101,24 @@ pub async fn record_many(
                 for id in chunk {
                     query = query.bind(id);
                 }
-                query.execute(&mut **$c).await.map(|_| ())
+                query.execute(&mut *$c).await.map(|_| ())
             }};
         }
-        match conn {
-            Conn::Sqlite(c) => run!(sqlx::Sqlite, c)?,
+        match conn.split() {
             #[cfg(feature = "postgres")]
-            Conn::Postgres(c) => run!(sqlx::Postgres, c)?,
-            Conn::SqliteDirect(c) => {
-                let shared: [&dyn Arg; 5] = [&org_id, &user_id, &kind, &summary, &now];
-                let args: Vec<&dyn Arg> = shared
-                    .into_iter()
-                    .chain(chunk.iter().map(|id| id as &dyn Arg))
-                    .collect();
-                read::once::execute(c, &sql.0, &args)?;
+            Split::Postgres(c) => run!(sqlx::Postgres, c)?,
+            Split::Sqlite(mut c) => {
+                // The arguments cannot be sent between threads: the call copies them, and they
+                // are dropped before it is awaited.
+                let call = {
+                    let shared: [&dyn Arg; 5] = [&org_id, &user_id, &kind, &summary, &now];
+                    let args: Vec<&dyn Arg> = shared
+                        .into_iter()
+                        .chain(chunk.iter().map(|id| id as &dyn Arg))
+                        .collect();
+                    c.once_execute(&sql.0, &args)
+                };
+                call.await?;
             }
         }
     }

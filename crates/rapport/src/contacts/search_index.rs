@@ -12,6 +12,7 @@
 //! the whole merge. PostgreSQL's trigram index needs no such upkeep beyond autovacuum.
 
 use crate::db::{Conn, Db};
+use crate::{sql_execute, sql_scalar};
 
 /// Pages one merge step writes at most. FTS5's `merge` command with a negative page count
 /// merges segments of any level, so repeated steps end with one segment, like `optimize`,
@@ -29,9 +30,10 @@ pub async fn tidy(db: &Db) -> Result<u32, sqlx::Error> {
     }
     let mut steps = 0;
     while steps < MAX_STEPS {
-        let mut tx = db.begin().await?;
-        let merged = merge_step(&mut tx.conn()).await?;
-        tx.commit().await?;
+        // Each step a write transaction of its own, in the node's write turn.
+        let merged = db
+            .write(|mut conn| Box::pin(async move { merge_step(&mut conn).await }))
+            .await?;
         if !merged {
             break;
         }
@@ -43,18 +45,15 @@ pub async fn tidy(db: &Db) -> Result<u32, sqlx::Error> {
 /// One merge step; returns whether it merged anything. FTS5 documents how to tell: the
 /// connection's total change count grows by two or more when the step did work.
 async fn merge_step(conn: &mut Conn<'_>) -> Result<bool, sqlx::Error> {
-    let Conn::Sqlite(c) = conn else {
+    if !conn.is_sqlite() {
         return Ok(false);
-    };
-    let before: i64 = sqlx::query_scalar("SELECT total_changes()")
-        .fetch_one(&mut **c)
-        .await?;
-    sqlx::query("INSERT INTO contacts_search (contacts_search, rank) VALUES ('merge', $1)")
-        .bind(-MERGE_STEP_PAGES)
-        .execute(&mut **c)
-        .await?;
-    let after: i64 = sqlx::query_scalar("SELECT total_changes()")
-        .fetch_one(&mut **c)
-        .await?;
+    }
+    let before = sql_scalar!(conn, i64, fetch_one, "SELECT total_changes()")?;
+    sql_execute!(
+        conn,
+        "INSERT INTO contacts_search (contacts_search, rank) VALUES ('merge', $1)",
+        -MERGE_STEP_PAGES
+    )?;
+    let after = sql_scalar!(conn, i64, fetch_one, "SELECT total_changes()")?;
     Ok(after - before >= 2)
 }

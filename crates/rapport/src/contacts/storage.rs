@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::db::read::{self, Arg};
-use crate::db::{Conn, WithLast};
+use crate::db::{Conn, Split, WithLast};
 use crate::{sql_as, sql_execute, sql_scalar};
 
 crate::db_row! {
@@ -142,6 +142,7 @@ async fn insert_chunk(
         "INSERT INTO contacts (org_id, name, email, phone, company, job_title, time_zone, notes, sort_key, search_text, created_by, created_at, updated_at)
          VALUES {values} RETURNING id"
     ));
+    #[cfg(feature = "postgres")]
     macro_rules! run {
         ($db:ty, $c:expr) => {{
             // Not cached: see `zoom::storage::record_webhooks`.
@@ -162,37 +163,41 @@ async fn insert_chunk(
                     .bind(now)
                     .bind(now);
             }
-            query.fetch_all(&mut **$c).await
+            query.fetch_all(&mut *$c).await
         }};
     }
-    match conn {
-        Conn::Sqlite(c) => run!(sqlx::Sqlite, c),
+    match conn.split() {
         #[cfg(feature = "postgres")]
-        Conn::Postgres(c) => run!(sqlx::Postgres, c),
-        Conn::SqliteDirect(c) => {
-            let derived: Vec<(String, String)> = contacts
-                .iter()
-                .map(|data| (data.sort_key(), data.search_text()))
-                .collect();
-            let mut args: Vec<&dyn Arg> = Vec::with_capacity(contacts.len() * 13);
-            for (data, (sort_key, search_text)) in contacts.iter().zip(&derived) {
-                args.extend([
-                    &org_id as &dyn Arg,
-                    &data.name,
-                    &data.email,
-                    &data.phone,
-                    &data.company,
-                    &data.job_title,
-                    &data.time_zone,
-                    &data.notes,
-                    sort_key,
-                    search_text,
-                    &user_id,
-                    &now,
-                    &now,
-                ]);
-            }
-            read::once::fetch_all_scalar(c, &sql.0, &args)
+        Split::Postgres(c) => run!(sqlx::Postgres, c),
+        Split::Sqlite(mut c) => {
+            // The arguments cannot be sent between threads: the call copies them, and they
+            // are dropped before it is awaited.
+            let call = {
+                let derived: Vec<(String, String)> = contacts
+                    .iter()
+                    .map(|data| (data.sort_key(), data.search_text()))
+                    .collect();
+                let mut args: Vec<&dyn Arg> = Vec::with_capacity(contacts.len() * 13);
+                for (data, (sort_key, search_text)) in contacts.iter().zip(&derived) {
+                    args.extend([
+                        &org_id as &dyn Arg,
+                        &data.name,
+                        &data.email,
+                        &data.phone,
+                        &data.company,
+                        &data.job_title,
+                        &data.time_zone,
+                        &data.notes,
+                        sort_key,
+                        search_text,
+                        &user_id,
+                        &now,
+                        &now,
+                    ]);
+                }
+                c.once_fetch_all_scalar(&sql.0, &args)
+            };
+            call.await
         }
     }
 }
@@ -320,8 +325,8 @@ pub async fn list(
 /// (`search_bucket`). The matches are tested against the cursor on the
 /// (search_rowid, org_id, sort_key, id) index, sorted here, and only the page's rows are read.
 /// On the reader threads the matches are read one at a time and the scan stops at the
-/// bucket's end; the same statement on one of sqlx's connections reads them all, up to the
-/// limit below. (This was two statements scanning the same matches, one to find the page's
+/// bucket's end; the same statement on any other connection (a lent one, PostgreSQL's is
+/// another statement) reads them all, up to the limit below. (This was two statements scanning the same matches, one to find the page's
 /// last bucket and one to read up to it: by hand 0.96 ms for a page this finds in 0.50 at
 /// 100,000 contacts, docs/benchmarks.md.)
 async fn search_in_buckets(

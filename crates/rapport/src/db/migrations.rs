@@ -4,9 +4,20 @@
 //! the build a second time (see [`crate::db_row`]). Versions, descriptions and checksums are the
 //! ones `sqlx::migrate!` gave, so databases migrated before keep validating; a test checks that
 //! every file in the directories is listed here.
+//!
+//! PostgreSQL's run through sqlx's migrator. SQLite's run through [`run_sqlite`] on a rusqlite
+//! connection (Rapport does not use sqlx's SQLite driver: docs/decisions.md), which keeps the
+//! same `_sqlx_migrations` table as sqlx's migrator, row for row, so that a database migrated by
+//! either is taken by the other.
 
+use std::collections::HashMap;
+use std::time::Instant;
+
+use rusqlite::Connection;
 use sqlx::SqlSafeStr;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
+
+use super::read::error;
 
 macro_rules! embed {
     ($dir:literal: $($file:literal),* $(,)?) => {
@@ -59,6 +70,94 @@ pub fn migrator(files: &'static [(&'static str, &'static str)]) -> Migrator {
             })
             .collect(),
     )
+}
+
+/// Applies the SQLite migrations in `files` that `conn`'s database has not had yet, as sqlx's
+/// migrator does: each in a transaction with its row in `_sqlx_migrations` (unless its file
+/// starts with `-- no-transaction`); refused when an earlier run failed half-way (`Dirty`), when
+/// an applied migration's file changed since (`VersionMismatch`), or when the database has one
+/// this build does not know (`VersionMissing`, a database of a newer Rapport).
+pub fn run_sqlite(
+    conn: &mut Connection,
+    files: &'static [(&'static str, &'static str)],
+) -> Result<(), MigrateError> {
+    let sqlite = |e: rusqlite::Error| MigrateError::Execute(error(e));
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+             version BIGINT PRIMARY KEY,
+             description TEXT NOT NULL,
+             installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+             success BOOLEAN NOT NULL,
+             checksum BLOB NOT NULL,
+             execution_time BIGINT NOT NULL
+         )",
+    )
+    .map_err(sqlite)?;
+    let dirty: Option<i64> = conn
+        .query_row(
+            "SELECT version FROM _sqlx_migrations WHERE success = false ORDER BY version LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(sqlite)?;
+    if let Some(version) = dirty {
+        return Err(MigrateError::Dirty(version));
+    }
+    let applied: HashMap<i64, Vec<u8>> = conn
+        .prepare("SELECT version, checksum FROM _sqlx_migrations ORDER BY version")
+        .and_then(|mut statement| {
+            statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect()
+        })
+        .map_err(sqlite)?;
+    let migrator = migrator(files);
+    if let Some(&unknown) = applied
+        .keys()
+        .filter(|version| !migrator.iter().any(|m| m.version == **version))
+        .min()
+    {
+        return Err(MigrateError::VersionMissing(unknown));
+    }
+    for migration in migrator.iter() {
+        if let Some(checksum) = applied.get(&migration.version) {
+            if checksum.as_slice() != &*migration.checksum {
+                return Err(MigrateError::VersionMismatch(migration.version));
+            }
+            continue;
+        }
+        let start = Instant::now();
+        let apply = |conn: &mut Connection| -> Result<(), MigrateError> {
+            conn.execute_batch(migration.sql.as_str())
+                .map_err(|e| MigrateError::ExecuteMigration(error(e), migration.version))?;
+            conn.execute(
+                "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+                 VALUES (?1, ?2, TRUE, ?3, -1)",
+                rusqlite::params![migration.version, &*migration.description, &*migration.checksum],
+            )
+            .map_err(sqlite)?;
+            Ok(())
+        };
+        if migration.no_tx {
+            apply(conn)?;
+        } else {
+            super::read::transaction(conn, apply)?;
+        }
+        // As sqlx does, the time is written after the commit; it is for people reading the
+        // table, and a process that dies in between leaves -1.
+        let nanos = i64::try_from(start.elapsed().as_nanos()).unwrap_or(i64::MAX);
+        conn.execute(
+            "UPDATE _sqlx_migrations SET execution_time = ?1 WHERE version = ?2",
+            rusqlite::params![nanos, migration.version],
+        )
+        .map_err(sqlite)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! One storage layer for SQLite and PostgreSQL.
 //!
-//! `sqlx::Any` cannot carry dates, UUIDs or JSON, so instead a [`Db`] holds the pool of whichever
-//! backend `DATABASE_URL` chose, and storage functions take a [`Conn`] that is either a SQLite or a
-//! PostgreSQL connection (from the pool or inside a transaction). The `sql_*!` macros run the same
-//! SQL text on whichever backend is in use; `$1` placeholders, `RETURNING` and `ON CONFLICT` work
-//! on both. Dialect-specific SQL lives in [`dialect`] and nowhere else.
+//! A [`Db`] is whichever backend `DATABASE_URL` chose: SQLite through rusqlite, on connection
+//! threads of the node's own ([`read`], [`session`]), or PostgreSQL through sqlx's pool.
+//! Storage functions take a [`Conn`], a connection of either, and the `sql_*!` macros run the
+//! same SQL text on whichever it is; `$1` placeholders, `RETURNING` and `ON CONFLICT` work on
+//! both. Dialect-specific SQL lives in [`dialect`] and nowhere else. sqlx's own SQLite driver is
+//! not used: one driver per database (docs/decisions.md).
 //!
 //! PostgreSQL is compiled in with the `postgres` feature (on by default); without it a
 //! `postgres://` URL is refused with [`DbError::PostgresNotBuilt`].
@@ -12,22 +13,25 @@
 pub mod dialect;
 pub mod migrations;
 pub mod read;
+pub mod session;
 mod turn;
 
 pub use turn::in_background;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+#[cfg(feature = "postgres")]
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "postgres")]
 use sqlx::pool::PoolConnection;
 #[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 #[cfg(feature = "postgres")]
 use sqlx::{PgConnection, PgPool, Postgres};
-use sqlx::{Sqlite, SqliteConnection, SqlitePool};
+
+use session::Session;
 
 /// Which database engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +54,13 @@ pub enum DbError {
     #[error("unsupported database URL (expected sqlite:… or postgres://…)")]
     UnsupportedUrl,
     #[error(
+        "an in-memory SQLite database would lose everything when Rapport stops: use a file \
+         (sqlite://PATH)"
+    )]
+    SqliteInMemory,
+    #[error("unsupported option in the SQLite URL: {0} (Rapport takes sqlite://PATH)")]
+    SqliteUrlOption(String),
+    #[error(
         "this build of Rapport has no PostgreSQL support (it was built without the `postgres` \
          feature, which is on by default): use a sqlite: URL or a default build"
     )]
@@ -62,41 +73,53 @@ pub enum DbError {
     ConnectionThreads(#[from] std::io::Error),
 }
 
-/// The application's database: a pool of one backend.
+/// The application's database: the connections of one backend.
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// The pool, and what one node keeps beside it.
-    Sqlite(SqlitePool, Arc<SqliteNode>),
+    /// The connection threads of one node.
+    Sqlite(Arc<SqliteNode>),
     #[cfg(feature = "postgres")]
     Postgres(PgPool),
 }
 
-/// What a node keeps beside its SQLite pool.
-#[derive(Debug, Default)]
+/// A node's SQLite connections, each on a thread of its own (see [`read`]).
+#[derive(Debug)]
 pub struct SqliteNode {
     /// The node's write turn (see [`Db::begin`]).
     turn: turn::WriteTurn,
-    /// Connections for [`Db::read`]; none for an in-memory database, which other connections
-    /// cannot open.
-    readers: Option<read::ConnectionThreads>,
-    /// The connection for [`Db::write`], on a thread of its own; none in memory, as above.
-    writer: Option<read::ConnectionThreads>,
+    /// Read-only connections for [`Db::read`].
+    readers: read::ConnectionThreads,
+    /// The connection for [`Db::write`].
+    writer: read::ConnectionThreads,
+    /// Connections lent to a task for a while: [`Db::acquire`] and [`Db::begin`].
+    sessions: read::ConnectionThreads,
 }
 
-/// A connection of either backend, borrowed from a pool connection or a transaction, or a
-/// SQLite connection of the node's own, without sqlx: a reader's in [`Db::read`], the
-/// writer's in [`Db::write`].
+/// A connection of either backend: on SQLite, a connection of the node's own used right where
+/// it is (a reader's in [`Db::read`], the writer's in [`Db::write`]) or one lent to a task
+/// ([`Db::acquire`], [`Db::begin`]), whose statements are sent to its thread one at a time.
 pub enum Conn<'a> {
-    Sqlite(&'a mut SqliteConnection),
+    SqliteSession(&'a mut Session),
     #[cfg(feature = "postgres")]
     Postgres(&'a mut PgConnection),
     SqliteDirect(&'a mut rusqlite::Connection),
 }
 
 impl Conn<'_> {
-    /// True on SQLite, through sqlx or not: for the few statements whose SQL differs.
+    /// True on SQLite: for the few statements whose SQL differs.
     pub fn is_sqlite(&self) -> bool {
-        matches!(self, Conn::Sqlite(_) | Conn::SqliteDirect(_))
+        matches!(self, Conn::SqliteSession(_) | Conn::SqliteDirect(_))
+    }
+
+    /// The connection as what statements built at run time need: SQLite's (of either kind) or
+    /// PostgreSQL's.
+    pub fn split(&mut self) -> Split<'_> {
+        match self {
+            Conn::SqliteDirect(c) => Split::Sqlite(SqliteConn::Direct(c)),
+            Conn::SqliteSession(s) => Split::Sqlite(SqliteConn::Session(s)),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(c) => Split::Postgres(c),
+        }
     }
 
     /// The backend, for the [`dialect`] functions that pick a statement by it.
@@ -109,6 +132,54 @@ impl Conn<'_> {
     }
 }
 
+/// A [`Conn`] split by backend (see [`Conn::split`]).
+pub enum Split<'a> {
+    Sqlite(SqliteConn<'a>),
+    #[cfg(feature = "postgres")]
+    Postgres(&'a mut PgConnection),
+}
+
+/// A SQLite connection of either kind, for the multi-row statements built at run time (see
+/// [`read::once`]).
+pub enum SqliteConn<'a> {
+    Direct(&'a mut rusqlite::Connection),
+    Session(&'a mut Session),
+}
+
+impl SqliteConn<'_> {
+    /// Runs `sql` once (not cached) and returns how many rows it changed.
+    pub fn once_execute<'s>(
+        &'s mut self,
+        sql: &str,
+        args: &[&dyn read::Arg],
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + use<'s> {
+        self.once(sql, args, read::once::execute)
+    }
+
+    /// Runs `sql` once (not cached) and returns the first column of every row.
+    pub fn once_fetch_all_scalar<'s, T: read::ReadValue + Send + 'static>(
+        &'s mut self,
+        sql: &str,
+        args: &[&dyn read::Arg],
+    ) -> impl Future<Output = Result<Vec<T>, sqlx::Error>> + Send + use<'s, T> {
+        self.once(sql, args, read::once::fetch_all_scalar)
+    }
+
+    /// On a connection of this thread, runs `statement` now; on a session's, sends it.
+    fn once<'s, T: Send + 'static>(
+        &'s mut self,
+        sql: &str,
+        args: &[&dyn read::Arg],
+        statement: read::RunStatement<T>,
+    ) -> impl Future<Output = Result<T, sqlx::Error>> + Send + use<'s, T> {
+        use futures::future::{Either, ready};
+        match self {
+            SqliteConn::Direct(c) => Either::Left(ready(statement(c, sql, args))),
+            SqliteConn::Session(s) => Either::Right(s.call(sql, args, statement)),
+        }
+    }
+}
+
 /// What a [`Db::read`] closure returns: the read, as a future borrowing the connection.
 pub type ReadFuture<'c, T> = futures::future::BoxFuture<'c, Result<T, sqlx::Error>>;
 
@@ -116,9 +187,9 @@ pub type ReadFuture<'c, T> = futures::future::BoxFuture<'c, Result<T, sqlx::Erro
 /// connection, with the caller's error type.
 pub type WriteFuture<'c, T, E> = futures::future::BoxFuture<'c, Result<T, E>>;
 
-/// A pooled connection of either backend.
+/// A connection of either backend, kept by one task until dropped.
 pub enum PoolConn {
-    Sqlite(PoolConnection<Sqlite>),
+    Sqlite(Session),
     #[cfg(feature = "postgres")]
     Postgres(PoolConnection<Postgres>),
 }
@@ -126,7 +197,7 @@ pub enum PoolConn {
 impl PoolConn {
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
-            PoolConn::Sqlite(c) => Conn::Sqlite(&mut *c),
+            PoolConn::Sqlite(c) => Conn::SqliteSession(c),
             #[cfg(feature = "postgres")]
             PoolConn::Postgres(c) => Conn::Postgres(&mut *c),
         }
@@ -135,9 +206,7 @@ impl PoolConn {
 
 /// A transaction of either backend. Dropped without [`Tx::commit`], it rolls back.
 pub enum Tx {
-    /// The transaction, and the write turn it holds until commit or rollback. Declared in this
-    /// order so the transaction ends (rolls back when dropped) before the turn passes on.
-    Sqlite(sqlx::Transaction<'static, Sqlite>, turn::Turn),
+    Sqlite(SqliteTx),
     #[cfg(feature = "postgres")]
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
@@ -145,7 +214,7 @@ pub enum Tx {
 impl Tx {
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
-            Tx::Sqlite(t, _) => Conn::Sqlite(&mut *t),
+            Tx::Sqlite(t) => Conn::SqliteSession(&mut t.session),
             #[cfg(feature = "postgres")]
             Tx::Postgres(t) => Conn::Postgres(&mut *t),
         }
@@ -153,9 +222,39 @@ impl Tx {
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(t, _turn) => t.commit().await,
+            Tx::Sqlite(t) => t.commit().await,
             #[cfg(feature = "postgres")]
             Tx::Postgres(t) => t.commit().await,
+        }
+    }
+}
+
+/// A SQLite write transaction: a lent connection that began one, and the node's write turn,
+/// held until the transaction has committed or rolled back on the connection's thread (see
+/// [`Session::end_holding`]), so that the next writer finds the database free.
+pub struct SqliteTx {
+    session: Session,
+    /// Taken when the transaction ends.
+    turn: Option<turn::Turn>,
+}
+
+impl SqliteTx {
+    async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let committed = self
+            .session
+            .run(|conn| conn.execute_batch("COMMIT").map_err(read::error))
+            .await;
+        if let Some(turn) = self.turn.take() {
+            self.session.end_holding(turn);
+        }
+        committed
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if let Some(turn) = self.turn.take() {
+            self.session.end_holding(turn);
         }
     }
 }
@@ -163,14 +262,43 @@ impl Tx {
 /// How long a SQLite writer waits for its turn before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+#[cfg(feature = "postgres")]
 /// Waiting for a pooled connection is normal under load (requests queue for the pool); only a
 /// wait this long is worth a warning. sqlx's default warned on every request of a busy node.
 const SLOW_ACQUIRE: Duration = Duration::from_secs(1);
 
-/// sqlx connections of a SQLite file database: one for the write transaction whose turn it is,
-/// one for a single statement outside any transaction meanwhile. In quick benchmark runs two
-/// served as much as four, with peaks 1-1.5 MB lower.
-const SQLITE_WRITE_CONNECTIONS: u32 = 2;
+/// Connections a SQLite node lends to tasks ([`Db::acquire`], [`Db::begin`]): one for the
+/// write transaction whose turn it is, one for a single statement outside any transaction
+/// meanwhile. (As sqlx's pool of these was: in quick benchmark runs two served as much as four,
+/// with peaks 1-1.5 MB lower.)
+const SQLITE_SESSIONS: usize = 2;
+
+/// The file a `sqlite:` URL names: `sqlite://PATH` or `sqlite:PATH`, as sqlx read them, with
+/// `%XX` escapes decoded. `mode=rwc` (the default: read, write, create) is the one option taken.
+fn sqlite_path(url: &str) -> Result<PathBuf, DbError> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or(DbError::UnsupportedUrl)?;
+    let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
+    if path == ":memory:" {
+        return Err(DbError::SqliteInMemory);
+    }
+    for option in options.split('&').filter(|o| !o.is_empty()) {
+        match option {
+            "mode=rwc" => {}
+            "mode=memory" => return Err(DbError::SqliteInMemory),
+            other => return Err(DbError::SqliteUrlOption(other.to_owned())),
+        }
+    }
+    let path = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| DbError::UnsupportedUrl)?;
+    if path.is_empty() {
+        return Err(DbError::UnsupportedUrl);
+    }
+    Ok(PathBuf::from(path.as_ref()))
+}
 
 /// How many reader threads a SQLite node runs: the pool size, but no more than the machine has
 /// cores (and at least two, so that one slow search does not hold up every page). A read keeps
@@ -189,62 +317,19 @@ impl Db {
     /// in WAL mode with foreign keys on.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
         if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                // Deleted Zoom data should not linger in free pages of the file.
-                .pragma("secure_delete", "ON")
-                .busy_timeout(BUSY_TIMEOUT);
-            // sqlx's parsed options do not say whether the database is in memory; its URL does.
-            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            let (readers, writer) = if in_memory {
-                (None, None)
-            } else {
-                let path = options.get_filename();
-                (
-                    Some(read::ConnectionThreads::start(
-                        path,
-                        reader_threads(max_connections),
-                        BUSY_TIMEOUT,
-                        read::Access::Read,
-                    )?),
-                    Some(read::ConnectionThreads::start(
-                        path,
-                        1,
-                        BUSY_TIMEOUT,
-                        read::Access::Write,
-                    )?),
-                )
+            let path = sqlite_path(url)?;
+            let start =
+                |size, access| read::ConnectionThreads::start(&path, size, BUSY_TIMEOUT, access);
+            let node = SqliteNode {
+                turn: turn::WriteTurn::default(),
+                readers: start(reader_threads(max_connections), read::Access::Read)?,
+                writer: start(1, read::Access::Write)?,
+                sessions: start(SQLITE_SESSIONS, read::Access::Write)?,
             };
-            // Reads have their own threads (above), and writes take turns (`turn`): the pool
-            // serves one write transaction at a time plus the single statements that run
-            // outside one. Two connections do that; each more is a thread whose malloc arena
-            // keeps what it once held (docs/benchmarks.md). An in-memory database has no
-            // readers, so its pool serves the reads too.
-            let pool_size = if in_memory {
-                max_connections.max(2)
-            } else {
-                SQLITE_WRITE_CONNECTIONS
-            };
-            let pool = SqlitePoolOptions::new()
-                .max_connections(pool_size)
-                // A SQLite connection is a file handle in this process: it cannot go stale the
-                // way a network connection can, so the round trip to its thread that sqlx's
-                // default test costs on every acquire buys nothing.
-                .test_before_acquire(false)
-                .acquire_slow_threshold(SLOW_ACQUIRE)
-                .connect_with(options)
-                .await?;
-            Ok(Db::Sqlite(
-                pool,
-                Arc::new(SqliteNode {
-                    turn: turn::WriteTurn::default(),
-                    readers,
-                    writer,
-                }),
-            ))
+            // Open the file now (creating it, in WAL mode): a path Rapport cannot open is an
+            // error here rather than at the first request.
+            node.writer.run(|_| Ok(())).await?;
+            Ok(Db::Sqlite(Arc::new(node)))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Db::connect_postgres(url, max_connections).await
         } else {
@@ -276,7 +361,7 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(..) => Backend::Sqlite,
+            Db::Sqlite(_) => Backend::Sqlite,
             #[cfg(feature = "postgres")]
             Db::Postgres(_) => Backend::Postgres,
         }
@@ -284,7 +369,11 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
-            Db::Sqlite(pool, _) => migrations::migrator(migrations::SQLITE).run(pool).await?,
+            Db::Sqlite(node) => {
+                node.writer
+                    .run(|conn| Ok(migrations::run_sqlite(conn, migrations::SQLITE)))
+                    .await??
+            }
             #[cfg(feature = "postgres")]
             Db::Postgres(pool) => migrations::migrator(migrations::POSTGRES).run(pool).await?,
         }
@@ -293,7 +382,7 @@ impl Db {
 
     pub async fn acquire(&self) -> Result<PoolConn, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(pool, _) => PoolConn::Sqlite(pool.acquire().await?),
+            Db::Sqlite(node) => PoolConn::Sqlite(Session::open(&node.sessions).await?),
             #[cfg(feature = "postgres")]
             Db::Postgres(pool) => PoolConn::Postgres(pool.acquire().await?),
         })
@@ -303,7 +392,7 @@ impl Db {
     /// so that two writers never deadlock upgrading a read lock.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(pool, node) => {
+            Db::Sqlite(node) => {
                 // SQLite has one writer. Writers of this node take turns here, first come first
                 // served, instead of inside SQLite, whose busy handler sleeps in steps of up to
                 // 100 ms: under load that sleeping, not the writing, was most of a webhook's or
@@ -314,7 +403,14 @@ impl Db {
                 let turn = tokio::time::timeout(BUSY_TIMEOUT, node.turn.take())
                     .await
                     .map_err(|_| sqlx::Error::PoolTimedOut)?;
-                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
+                let mut session = Session::open(&node.sessions).await?;
+                session
+                    .run(|conn| conn.execute_batch("BEGIN IMMEDIATE").map_err(read::error))
+                    .await?;
+                Tx::Sqlite(SqliteTx {
+                    session,
+                    turn: Some(turn),
+                })
             }
             #[cfg(feature = "postgres")]
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
@@ -322,30 +418,33 @@ impl Db {
     }
 
     /// Runs `read`, which only reads, with a connection for it. On SQLite every statement of
-    /// the read runs on one of the node's read connections in one trip to the blocking pool
-    /// (see [`read`]); elsewhere it gets a pooled connection. The closure's future must only
-    /// wait for the database: on SQLite it is run to completion without an executor.
+    /// the read runs on one of the node's read connections in one hand-off (see [`read`]);
+    /// on PostgreSQL it gets a pooled connection. The closure's future must only wait for the
+    /// database: on SQLite it is run to completion without an executor.
     pub async fn read<T, F>(&self, read: F) -> Result<T, sqlx::Error>
     where
         F: for<'c> FnOnce(Conn<'c>) -> ReadFuture<'c, T> + Send + 'static,
         T: Send + 'static,
     {
-        if let Db::Sqlite(_, node) = self
-            && let Some(readers) = &node.readers
-        {
-            return readers
-                .run(move |conn| {
-                    use futures::FutureExt;
-                    read(Conn::SqliteDirect(conn)).now_or_never().unwrap_or(Err(
-                        sqlx::Error::Protocol(
-                            "a database read waited for something other than SQLite".into(),
-                        ),
-                    ))
-                })
-                .await;
+        match self {
+            Db::Sqlite(node) => {
+                node.readers
+                    .run(move |conn| {
+                        use futures::FutureExt;
+                        read(Conn::SqliteDirect(conn)).now_or_never().unwrap_or(Err(
+                            sqlx::Error::Protocol(
+                                "a database read waited for something other than SQLite".into(),
+                            ),
+                        ))
+                    })
+                    .await
+            }
+            #[cfg(feature = "postgres")]
+            Db::Postgres(_) => {
+                let mut pooled = self.acquire().await?;
+                read(pooled.conn()).await
+            }
         }
-        let mut pooled = self.acquire().await?;
-        read(pooled.conn()).await
     }
 
     /// Runs `write` in one write transaction, committed when it returns `Ok` and rolled back
@@ -353,24 +452,40 @@ impl Db {
     ///
     /// On a SQLite file, the whole transaction, `BEGIN IMMEDIATE` to `COMMIT` and every
     /// statement between, runs on the node's writer thread in one hand-off, while the caller
-    /// holds the node's write turn as [`Db::begin`]'s transactions do. Through sqlx each
-    /// statement is handed to its connection's thread and back: a schedule's second
-    /// transaction made ten such round trips, and perf put a third of a schedule's samples on
-    /// the kernel switching threads (docs/benchmarks.md). Elsewhere (PostgreSQL, an in-memory
-    /// database) it is a [`Db::begin`] transaction.
+    /// holds the node's write turn as [`Db::begin`]'s transactions do. In a [`Db::begin`]
+    /// transaction each statement is handed to its connection's thread and back (as sqlx's
+    /// SQLite driver did): a schedule's second transaction made ten such round trips, and perf
+    /// put a third of a schedule's samples on the kernel switching threads
+    /// (docs/benchmarks.md). On PostgreSQL it is a [`Db::begin`] transaction.
     pub async fn write<T, E, F>(&self, write: F) -> Result<T, E>
     where
         F: for<'c> FnOnce(Conn<'c>) -> WriteFuture<'c, T, E> + Send + 'static,
         T: Send + 'static,
         E: From<sqlx::Error> + Send + 'static,
     {
-        if let Db::Sqlite(_, node) = self
-            && let Some(writer) = &node.writer
+        match self {
+            #[cfg(feature = "postgres")]
+            Db::Postgres(_) => {
+                let mut tx = self.begin().await?;
+                let value = write(tx.conn()).await?;
+                tx.commit().await?;
+                Ok(value)
+            }
+            Db::Sqlite(node) => self.write_sqlite(node, write).await,
+        }
+    }
+
+    async fn write_sqlite<T, E, F>(&self, node: &SqliteNode, write: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(Conn<'c>) -> WriteFuture<'c, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<sqlx::Error> + Send + 'static,
+    {
         {
             let turn = tokio::time::timeout(BUSY_TIMEOUT, node.turn.take())
                 .await
                 .map_err(|_| sqlx::Error::PoolTimedOut)?;
-            let outcome = writer
+            node.writer
                 .run(move |conn| {
                     // The turn goes with the transaction: if the caller stops waiting, the
                     // next writer still waits until this one has committed or rolled back.
@@ -387,13 +502,8 @@ impl Db {
                             })
                     }))
                 })
-                .await?;
-            return outcome;
+                .await?
         }
-        let mut tx = self.begin().await?;
-        let value = write(tx.conn()).await?;
-        tx.commit().await?;
-        Ok(value)
     }
 
     /// Whether PostgreSQL's autovacuum is on; `None` on SQLite, which needs no vacuum to keep
@@ -403,7 +513,7 @@ impl Db {
     /// docs/benchmarks.md). `rapport doctor` and `rapport serve` warn about it.
     pub async fn autovacuum(&self) -> Result<Option<bool>, sqlx::Error> {
         match self {
-            Db::Sqlite(..) => Ok(None),
+            Db::Sqlite(_) => Ok(None),
             #[cfg(feature = "postgres")]
             Db::Postgres(pool) => {
                 let setting: String = sqlx::query_scalar("SHOW autovacuum")
@@ -414,11 +524,16 @@ impl Db {
         }
     }
 
+    /// A statement's round trip: on SQLite on a reader thread, which also finds a database
+    /// file that can no longer be opened; on PostgreSQL on a pooled connection.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        let mut pooled = self.acquire().await?;
-        let mut conn = pooled.conn();
-        crate::sql_execute!(&mut conn, "SELECT 1")?;
-        Ok(())
+        self.read(|mut conn| {
+            Box::pin(async move {
+                crate::sql_execute!(&mut conn, "SELECT 1")?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Closes every connection, waiting for those in use. On SQLite the last one to close
@@ -426,11 +541,10 @@ impl Db {
     /// its whole database in `rapport.db` (what an operator copies).
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(pool, node) => {
-                for threads in [&node.readers, &node.writer].into_iter().flatten() {
+            Db::Sqlite(node) => {
+                for threads in [&node.readers, &node.writer, &node.sessions] {
                     threads.close().await;
                 }
-                pool.close().await
             }
             #[cfg(feature = "postgres")]
             Db::Postgres(pool) => pool.close().await,
@@ -456,6 +570,7 @@ macro_rules! db_row {
             $($(#[$field_meta])* $field_vis $field: $field_ty),*
         }
 
+        #[cfg(feature = "postgres")]
         impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for $name
         where
             &'r str: sqlx::ColumnIndex<R>,
@@ -492,6 +607,7 @@ pub struct WithLast<R, T> {
     pub last: T,
 }
 
+#[cfg(feature = "postgres")]
 impl<'r, DbRow: sqlx::Row, R, T> sqlx::FromRow<'r, DbRow> for WithLast<R, T>
 where
     usize: sqlx::ColumnIndex<DbRow>,
@@ -530,8 +646,15 @@ impl<R: read::ReadRow, T: read::ReadValue> read::ReadRow for WithLast<R, T> {
 macro_rules! sql_as {
     ($conn:expr, $ty:ty, $method:ident, $sql:expr $(, $arg:expr)* $(,)?) => {
         match $conn {
-            $crate::db::Conn::Sqlite(c) => {
-                sqlx::query_as::<sqlx::Sqlite, $ty>($sql)$(.bind($arg))*.$method(&mut **c).await
+            // The future is made in a statement of its own: the arguments, which cannot be
+            // sent between threads, are copied into it and dropped before it is awaited.
+            $crate::db::Conn::SqliteSession(s) => {
+                let call = s.call(
+                    sqlx::SqlSafeStr::into_sql_str($sql).as_str(),
+                    &[$(&$arg as &dyn $crate::db::read::Arg),*],
+                    $crate::db::read::$method::<$ty>,
+                );
+                call.await
             }
             #[cfg(feature = "postgres")]
             $crate::db::Conn::Postgres(c) => {
@@ -551,8 +674,15 @@ macro_rules! sql_as {
 macro_rules! sql_scalar {
     ($conn:expr, $ty:ty, $method:ident, $sql:expr $(, $arg:expr)* $(,)?) => {
         match $conn {
-            $crate::db::Conn::Sqlite(c) => {
-                sqlx::query_scalar::<sqlx::Sqlite, $ty>($sql)$(.bind($arg))*.$method(&mut **c).await
+            // The future is made in a statement of its own: the arguments, which cannot be
+            // sent between threads, are copied into it and dropped before it is awaited.
+            $crate::db::Conn::SqliteSession(s) => {
+                let call = s.call(
+                    sqlx::SqlSafeStr::into_sql_str($sql).as_str(),
+                    &[$(&$arg as &dyn $crate::db::read::Arg),*],
+                    $crate::db::read::scalar::$method::<$ty>,
+                );
+                call.await
             }
             #[cfg(feature = "postgres")]
             $crate::db::Conn::Postgres(c) => {
@@ -573,8 +703,15 @@ macro_rules! sql_scalar {
 macro_rules! sql_execute {
     ($conn:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
         match $conn {
-            $crate::db::Conn::Sqlite(c) => {
-                sqlx::query::<sqlx::Sqlite>($sql)$(.bind($arg))*.execute(&mut **c).await.map(|r| r.rows_affected())
+            // The future is made in a statement of its own: the arguments, which cannot be
+            // sent between threads, are copied into it and dropped before it is awaited.
+            $crate::db::Conn::SqliteSession(s) => {
+                let call = s.call(
+                    sqlx::SqlSafeStr::into_sql_str($sql).as_str(),
+                    &[$(&$arg as &dyn $crate::db::read::Arg),*],
+                    $crate::db::read::execute,
+                );
+                call.await
             }
             #[cfg(feature = "postgres")]
             $crate::db::Conn::Postgres(c) => {
@@ -622,8 +759,7 @@ pub fn numbered_param(backend: Backend, n: usize) -> String {
     }
 }
 
-/// True when the error is a unique-constraint violation (on either backend, through sqlx or on
-/// a connection of [`Db::read`] or [`Db::write`]).
+/// True when the error is a unique-constraint violation (on either backend).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) => db.is_unique_violation(),
@@ -646,7 +782,6 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::reader_threads;
-    #[cfg(not(feature = "postgres"))]
     use super::{Db, DbError};
 
     /// What an operator sees who points a SQLite-only build (the one `cargo xtask bench`
@@ -662,6 +797,51 @@ mod tests {
         assert!(message.contains("no PostgreSQL support"), "{message}");
         assert!(message.contains("`postgres` feature"), "{message}");
         assert!(!message.contains("127.0.0.1"), "{message}");
+    }
+
+    #[test]
+    fn sqlite_urls_name_a_file_and_nothing_else() {
+        use std::path::PathBuf;
+        let path = |url| super::sqlite_path(url).map_err(|e| e.to_string());
+        assert_eq!(
+            path("sqlite:///srv/rapport/rapport.db"),
+            Ok(PathBuf::from("/srv/rapport/rapport.db"))
+        );
+        assert_eq!(
+            path("sqlite:data/rapport.db?mode=rwc"),
+            Ok(PathBuf::from("data/rapport.db"))
+        );
+        assert_eq!(
+            path("sqlite:///srv/my%20data/r.db"),
+            Ok(PathBuf::from("/srv/my data/r.db"))
+        );
+        for in_memory in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite:///x.db?mode=memory",
+        ] {
+            let Err(message) = path(in_memory) else {
+                panic!("{in_memory} was taken");
+            };
+            assert!(message.contains("in-memory"), "{in_memory}: {message}");
+        }
+        let Err(message) = path("sqlite:///x.db?mode=ro") else {
+            panic!("an option Rapport does not apply was taken");
+        };
+        assert!(message.contains("mode=ro"), "{message}");
+        assert!(path("sqlite://").is_err());
+    }
+
+    /// A database file Rapport cannot create fails `connect` itself, with SQLite's reason,
+    /// rather than the first request.
+    #[tokio::test]
+    async fn a_sqlite_file_that_cannot_be_opened_fails_the_connect() {
+        let Err(err) = Db::connect("sqlite:///nonexistent-dir-of-rapport/sub/rapport.db", 2).await
+        else {
+            panic!("connected to a file in a directory that does not exist");
+        };
+        assert!(matches!(err, DbError::Sqlx(_)), "{err}");
+        assert!(err.to_string().contains("unable to open"), "{err}");
     }
 
     #[test]

@@ -1,20 +1,21 @@
-//! SQLite reads, and write transactions, without sqlx's thread hand-offs.
+//! SQLite's connections: each on a thread of its own, doing whole reads and write transactions
+//! in one hand-off.
 //!
-//! sqlx runs every SQLite connection on a thread of its own and hands each statement, and each
-//! row of its result, between that thread and the request's task over channels. Profiling the
-//! contacts page (docs/benchmarks.md) put half of its CPU on those threads and 37% on the
-//! kernel switching between them: the page's three statements cost far more in hand-offs than
-//! in SQLite. [`ConnectionThreads`] keeps a few connections of its own (rusqlite, on the same
-//! file), each on a reader thread, and runs a whole read, every statement of it, on one of
-//! them: one hand-off per read, rows decoded where they are read.
+//! Rapport talks to SQLite through rusqlite. Each connection lives on a thread of its own, so
+//! that no statement blocks an async task's thread; [`ConnectionThreads`] keeps a few of them
+//! (read-only readers, one writer, and the connections [`Session`](super::session::Session)s
+//! lend) and runs a job, a whole read or a whole write transaction, every statement of it, on
+//! one of them. sqlx's SQLite driver, which Rapport used before, handed each statement and each
+//! row of its result between its connection's thread and the task over channels: profiling
+//! the contacts page (docs/benchmarks.md) put half of its CPU on those threads and 37% on the
+//! kernel switching between them.
 //!
-//! Storage functions do not change: a read gets a [`Conn::SqliteDirect`](super::Conn) and the
-//! `sql_*!` macros run the same SQL text on it with the functions below, binding parameters by
-//! number and storing values exactly as sqlx does, so both paths read and compare the same text.
+//! Storage functions take a [`Conn::SqliteDirect`](super::Conn) and the `sql_*!` macros run
+//! their SQL text on it with the functions below, binding parameters by number and storing
+//! values exactly as sqlx did, so databases written before read and compare the same text.
 //! The reader connections are `query_only`: a write through one fails instead of bypassing the
-//! node's write turn. A node also keeps one writer thread, the same kind of pool with one
-//! read-write connection, for [`Db::write`](super::Db::write): a whole write transaction in
-//! one hand-off, run while its task holds the node's write turn.
+//! node's write turn. The writer runs [`Db::write`](super::Db::write)'s transactions while
+//! their task holds the node's write turn.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -32,13 +33,14 @@ const STATEMENT_CACHE: usize = 64;
 pub enum Access {
     /// `query_only` connections, for reads.
     Read,
-    /// A read-write connection with the settings sqlx's connections have (foreign keys,
-    /// secure delete, `synchronous = NORMAL`), for write transactions that hold the write turn.
+    /// A read-write connection (WAL, foreign keys, secure delete, `synchronous = NORMAL`), for
+    /// write transactions that hold the write turn and for [`Session`](super::session::Session)s.
     Write,
 }
 
-/// A read (or a write transaction) waiting for a connection.
-type Job = Box<dyn FnOnce(Result<&mut Connection, sqlx::Error>) + Send>;
+/// A read (or a write transaction, or a [`Session`](super::session::Session)) waiting for a
+/// connection.
+pub(super) type Job = Box<dyn FnOnce(Result<&mut Connection, sqlx::Error>) + Send>;
 
 /// A few threads, each with its own connection to one SQLite file (read-only for the readers,
 /// read-write for the one writer), taking jobs from one queue. Threads of their own rather than tokio's blocking pool: that pool starts a new
@@ -90,19 +92,20 @@ impl ConnectionThreads {
         T: Send + 'static,
     {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |conn| {
+        self.submit(Box::new(move |conn| {
             // The asker may have gone away; the read is then simply not wanted.
             let _ = answer.send(conn.and_then(read));
-        });
-        let queued = match &*self.queue.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some(queue) => queue.send(job).is_ok(),
-            None => false,
-        };
-        if !queued {
-            return Err(sqlx::Error::PoolClosed);
-        }
+        }))?;
         // No answer: the read panicked on its thread (the thread logs it and goes on).
         answered.await.map_err(|_| sqlx::Error::WorkerCrashed)?
+    }
+
+    /// Queues `job` for the next free thread.
+    pub(super) fn submit(&self, job: Job) -> Result<(), sqlx::Error> {
+        match &*self.queue.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(queue) => queue.send(job).map_err(|_| sqlx::Error::PoolClosed),
+            None => Err(sqlx::Error::PoolClosed),
+        }
     }
 
     /// Stops taking jobs and waits until every thread has run what was queued and closed its
@@ -152,8 +155,14 @@ fn open(path: &Path, busy_timeout: Duration, access: Access) -> rusqlite::Result
     match access {
         Access::Read => conn.pragma_update(None, "query_only", true)?,
         Access::Write => {
-            // As `Db::connect` sets up sqlx's connections; the journal mode (WAL) is the file's.
+            // WAL: readers never wait for the writer. A setting of the file, kept once set.
+            let mode: String =
+                conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(journal_mode = %mode, "SQLite did not switch the database to WAL");
+            }
             conn.pragma_update(None, "foreign_keys", true)?;
+            // Deleted Zoom data should not linger in free pages of the file.
             conn.pragma_update(None, "secure_delete", true)?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
         }
@@ -161,6 +170,10 @@ fn open(path: &Path, busy_timeout: Duration, access: Access) -> rusqlite::Result
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
+
+/// One of the functions below that run a statement: what a [`Session`](super::session::Session)
+/// sends to its connection's thread.
+pub type RunStatement<T> = fn(&mut Connection, &str, &[&dyn Arg]) -> Result<T, sqlx::Error>;
 
 /// A value bound to a `$N` parameter, stored as sqlx stores it on SQLite.
 pub trait Arg {
@@ -186,6 +199,12 @@ impl Arg for DateTime<Utc> {
         Ok(ToSqlOutput::Owned(Value::Text(
             self.to_rfc3339_opts(SecondsFormat::AutoSi, false),
         )))
+    }
+}
+
+impl Arg for Value {
+    fn to_sql_output(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(self.into()))
     }
 }
 

@@ -11,8 +11,8 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::db::read::{self, Arg};
-use crate::db::{Conn, Db, dialect};
+use crate::db::read::Arg;
+use crate::db::{Conn, Db, Split, dialect};
 use crate::{sql_as, sql_execute, sql_scalar};
 
 /// How long a claimed job is reserved for its worker before another may take it over.
@@ -132,6 +132,7 @@ pub async fn enqueue_many(
          VALUES {}",
         rows.join(", ")
     ));
+    #[cfg(feature = "postgres")]
     macro_rules! run {
         ($db:ty, $c:expr) => {{
             // Not cached: see `zoom::storage::record_webhooks`.
@@ -142,25 +143,29 @@ pub async fn enqueue_many(
             for (payload, run_at) in jobs {
                 query = query.bind(payload).bind(run_at);
             }
-            query.execute(&mut **$c).await.map(|_| ())
+            query.execute(&mut *$c).await.map(|_| ())
         }};
     }
-    match conn {
-        Conn::Sqlite(c) => run!(sqlx::Sqlite, c),
+    match conn.split() {
         #[cfg(feature = "postgres")]
-        Conn::Postgres(c) => run!(sqlx::Postgres, c),
-        Conn::SqliteDirect(c) => {
-            let kind = kind.as_str();
-            let max_attempts = i64::from(max_attempts);
-            let shared: [&dyn Arg; 2] = [&kind, &max_attempts];
-            let args: Vec<&dyn Arg> = shared
-                .into_iter()
-                .chain(
-                    jobs.iter()
-                        .flat_map(|(payload, run_at)| [payload as &dyn Arg, run_at]),
-                )
-                .collect();
-            read::once::execute(c, &sql.0, &args).map(|_| ())
+        Split::Postgres(c) => run!(sqlx::Postgres, c),
+        Split::Sqlite(mut c) => {
+            // The arguments cannot be sent between threads: the call copies them, and they
+            // are dropped before it is awaited.
+            let call = {
+                let kind = kind.as_str();
+                let max_attempts = i64::from(max_attempts);
+                let shared: [&dyn Arg; 2] = [&kind, &max_attempts];
+                let args: Vec<&dyn Arg> = shared
+                    .into_iter()
+                    .chain(
+                        jobs.iter()
+                            .flat_map(|(payload, run_at)| [payload as &dyn Arg, run_at]),
+                    )
+                    .collect();
+                c.once_execute(&sql.0, &args)
+            };
+            call.await.map(|_| ())
         }
     }
 }

@@ -206,8 +206,8 @@ pub fn build_message(from: &Mailbox, row: &OutboxRow) -> Result<Message, String>
 
 /// Delivers one outbox message (the `send_email` job). Safe to run twice: a sent row is skipped.
 pub async fn deliver(state: &AppState, outbox_id: i64) -> Result<(), JobError> {
-    // A read of its own (on SQLite, one trip to a reader thread rather than sqlx's ping and
-    // statement hand-offs): the message is sent outside any transaction.
+    // A read of its own (on SQLite, one trip to a reader thread rather than a statement at a
+    // time on a lent connection): the message is sent outside any transaction.
     let row = state
         .db
         .read(move |mut conn| {

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::db::Conn;
-use crate::db::read::{self, Arg};
+use crate::db::read::Arg;
+use crate::db::{Conn, Split};
 use crate::zoom::PROVIDER;
 use crate::{sql_as, sql_execute, sql_scalar};
 
@@ -369,6 +369,7 @@ pub async fn record_webhooks<'k>(
         "INSERT INTO webhook_events (dedupe_key, provider, received_at) VALUES {values}
          ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
     ));
+    #[cfg(feature = "postgres")]
     macro_rules! run {
         ($db:ty, $c:expr) => {{
             // Not kept in the connection's statement cache: each batch size is its own
@@ -377,20 +378,24 @@ pub async fn record_webhooks<'k>(
             for (key, at) in keys {
                 query = query.bind(key).bind(PROVIDER).bind(at);
             }
-            query.fetch_all(&mut **$c).await
+            query.fetch_all(&mut *$c).await
         }};
     }
-    match conn {
-        Conn::Sqlite(c) => run!(sqlx::Sqlite, c),
+    match conn.split() {
         #[cfg(feature = "postgres")]
-        Conn::Postgres(c) => run!(sqlx::Postgres, c),
-        Conn::SqliteDirect(c) => {
-            let rows: Vec<(&str, DateTime<Utc>)> = keys.collect();
-            let args: Vec<&dyn Arg> = rows
-                .iter()
-                .flat_map(|(key, at)| [key as &dyn Arg, &PROVIDER, at])
-                .collect();
-            read::once::fetch_all_scalar(c, &sql.0, &args)
+        Split::Postgres(c) => run!(sqlx::Postgres, c),
+        Split::Sqlite(mut c) => {
+            // The arguments cannot be sent between threads: the call copies them, and they
+            // are dropped before it is awaited.
+            let call = {
+                let rows: Vec<(&str, DateTime<Utc>)> = keys.collect();
+                let args: Vec<&dyn Arg> = rows
+                    .iter()
+                    .flat_map(|(key, at)| [key as &dyn Arg, &PROVIDER, at])
+                    .collect();
+                c.once_fetch_all_scalar(&sql.0, &args)
+            };
+            call.await
         }
     }
 }

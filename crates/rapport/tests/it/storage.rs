@@ -206,15 +206,22 @@ async fn query_plan(conn: &mut rapport::db::Conn<'_>, sql: &str) -> String {
     }
 }
 
-/// A SQLite database in `dir`, not yet migrated, and its pool.
+/// A SQLite database in `dir`, not yet migrated, and a pool of sqlx's SQLite driver on the same
+/// file: the tests write and read through it as another program would, beside Rapport's own
+/// connections.
 async fn sqlite_in(dir: &std::path::Path) -> (rapport::db::Db, sqlx::SqlitePool) {
-    let db = rapport::db::Db::connect(&rapport::db::Db::sqlite_url_in(dir), 2)
+    use std::str::FromStr;
+    let url = rapport::db::Db::sqlite_url_in(dir);
+    let db = rapport::db::Db::connect(&url, 2).await.unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+        .unwrap()
+        .foreign_keys(true)
+        .busy_timeout(std::time::Duration::from_secs(10));
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
         .await
         .unwrap();
-    let rapport::db::Db::Sqlite(pool, _) = &db else {
-        unreachable!("a SQLite URL gives a SQLite pool")
-    };
-    let pool = pool.clone();
     (db, pool)
 }
 
@@ -827,13 +834,13 @@ async fn sqlite_search_index_tidy_merges_segments_and_keeps_every_match() {
     }
 }
 
-/// A write transaction of `Db::write` runs on the node's writer connection, not through sqlx:
+/// A write transaction of `Db::write` runs on the node's writer connection in one hand-off:
 /// it commits when its work returns `Ok` and leaves nothing behind when it returns `Err` or a
-/// statement fails; what it writes, sqlx reads back as it wrote it; the writer enforces
-/// foreign keys and reports unique violations as sqlx's do; and it waits for a sqlx
-/// transaction that holds the write turn.
+/// statement fails; what it writes, another driver (sqlx's) reads back as it was written; the
+/// writer enforces foreign keys and reports unique violations; and it waits for a `Db::begin`
+/// transaction (a connection lent to a task) that holds the write turn.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_write_transactions_commit_roll_back_and_take_turns_with_sqlx() {
+async fn sqlite_write_transactions_commit_roll_back_and_take_turns() {
     use chrono::{DateTime, Utc};
     let dir = tempfile::tempdir().unwrap();
     let (db, pool) = sqlite_in(dir.path()).await;
@@ -920,11 +927,12 @@ async fn sqlite_write_transactions_commit_roll_back_and_take_turns_with_sqlx() {
         .unwrap_err();
     assert!(rapport::db::is_unique_violation(&duplicate), "{duplicate}");
 
-    // A sqlx transaction holds the turn: the writer waits for its commit, then sees its row.
+    // A `Db::begin` transaction holds the turn: the writer waits for its commit, then sees
+    // its row.
     let mut tx = db.begin().await.unwrap();
     rapport::sql_execute!(
         &mut tx.conn(),
-        "INSERT INTO organizations (name, created_at) VALUES ('Through sqlx', $1)",
+        "INSERT INTO organizations (name, created_at) VALUES ('Through a lent connection', $1)",
         at
     )
     .unwrap();
@@ -948,6 +956,86 @@ async fn sqlite_write_transactions_commit_roll_back_and_take_turns_with_sqlx() {
     assert!(!writer.is_finished(), "the writer waits for the turn");
     tx.commit().await.unwrap();
     assert_eq!(writer.await.unwrap().unwrap(), 2);
+}
+
+/// A `Db::begin` transaction on SQLite (a connection lent to the task, its statements sent to
+/// the connection's thread one at a time) that is dropped without a commit, as when its request
+/// fails or is cancelled half-way, leaves nothing behind, and passes the write turn on only
+/// once it has rolled back: the next writer, waiting for it, finds the database free. Errors
+/// through a lent connection are SQLite's own (a unique violation is recognized as one), and
+/// a connection lent outside a transaction commits each statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_lent_connections_roll_back_what_they_drop_and_report_sqlite_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, pool) = sqlite_in(dir.path()).await;
+    db.migrate().await.unwrap();
+    let count = |pool: sqlx::SqlitePool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM organizations")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+
+    let mut tx = db.begin().await.unwrap();
+    rapport::sql_execute!(
+        &mut tx.conn(),
+        "INSERT INTO organizations (id, name, created_at) VALUES (1, 'Dropped', '2026-01-01T00:00:00Z')"
+    )
+    .unwrap();
+    let writer = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write(|mut conn| {
+                Box::pin(async move {
+                    rapport::sql_execute!(
+                        &mut conn,
+                        "INSERT INTO organizations (id, name, created_at) VALUES (1, 'Kept', '2026-01-01T00:00:00Z')"
+                    )
+                })
+            })
+            .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(!writer.is_finished(), "the writer waits for the turn");
+    drop(tx);
+    assert_eq!(
+        writer.await.unwrap().unwrap(),
+        1,
+        "the same id was free again"
+    );
+    let name: String = sqlx::query_scalar("SELECT name FROM organizations WHERE id = 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(name, "Kept");
+
+    // Outside a transaction each statement stands on its own, and SQLite's errors come back
+    // as SQLite gave them.
+    let mut pooled = db.acquire().await.unwrap();
+    let mut conn = pooled.conn();
+    rapport::sql_execute!(
+        &mut conn,
+        "INSERT INTO organizations (id, name, created_at) VALUES (2, 'Second', '2026-01-01T00:00:00Z')"
+    )
+    .unwrap();
+    let duplicate = rapport::sql_execute!(
+        &mut conn,
+        "INSERT INTO organizations (id, name, created_at) VALUES (2, 'Again', '2026-01-01T00:00:00Z')"
+    )
+    .unwrap_err();
+    assert!(rapport::db::is_unique_violation(&duplicate), "{duplicate}");
+    let missing = rapport::sql_scalar!(
+        &mut conn,
+        String,
+        fetch_one,
+        "SELECT name FROM organizations WHERE id = $1",
+        99_i64
+    )
+    .unwrap_err();
+    assert!(matches!(missing, sqlx::Error::RowNotFound), "{missing}");
+    drop(pooled);
+    assert_eq!(count(pool.clone()).await, 2);
 }
 
 /// Reads run on the node's own SQLite read connections (`Db::read`), not through sqlx: they
@@ -1373,3 +1461,76 @@ both_databases!(
         assert!(plan.contains("outbox_unsent_by_contact"), "{plan}");
     }
 );
+
+/// Rapport migrates SQLite itself (not through sqlx's SQLite driver) into the same
+/// `_sqlx_migrations` records sqlx's migrator keeps: a database sqlx migrated (as every Rapport
+/// before did) is taken as up to date, sqlx's migrator takes one Rapport migrated, and a
+/// database whose recorded migration differs from the file, or which a newer Rapport
+/// migrated, is refused rather than migrated again.
+#[tokio::test]
+async fn sqlite_migrations_keep_the_records_sqlx_keeps() {
+    use rapport::db::migrations::{SQLITE, migrator};
+    use sqlx::migrate::MigrateError;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (db, pool) = sqlite_in(dir.path()).await;
+    migrator(SQLITE).run(&pool).await.unwrap();
+    let recorded = |pool: sqlx::SqlitePool| async move {
+        sqlx::query_as::<_, (i64, bool, Vec<u8>)>(
+            "SELECT version, success, checksum FROM _sqlx_migrations ORDER BY version",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    let by_sqlx = recorded(pool.clone()).await;
+    assert_eq!(by_sqlx.len(), SQLITE.len());
+    db.migrate().await.unwrap();
+    assert_eq!(
+        recorded(pool.clone()).await,
+        by_sqlx,
+        "nothing was applied twice"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (db, pool) = sqlite_in(dir.path()).await;
+    db.migrate().await.unwrap();
+    assert_eq!(
+        recorded(pool.clone()).await,
+        by_sqlx,
+        "the same records as sqlx's"
+    );
+    migrator(SQLITE).run(&pool).await.unwrap();
+
+    sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 3")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let err = db.migrate().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            rapport::db::DbError::Migrate(MigrateError::VersionMismatch(3))
+        ),
+        "{err}"
+    );
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 3")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (9999, 'from a newer Rapport', TRUE, x'00', 1)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let err = db.migrate().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            rapport::db::DbError::Migrate(MigrateError::VersionMissing(9999))
+        ),
+        "{err}"
+    );
+}
