@@ -561,17 +561,25 @@ async fn drive(env: &Env, settings: &Settings, app: &Running, sink: &SmtpSink) -
 }
 
 /// A scenario with the Rapport process's CPU time and peak RSS over its run.
-async fn scenario<S>(
+async fn scenario(
     env: &Env,
     app: &Running,
     key: &'static str,
     name: &str,
-    suite: S,
+    suite: impl Into<load::Suite>,
     plan: Plan,
-) -> Result<Scenario>
-where
-    S: rlt::StatelessBenchSuite + Clone + Send + Sync + 'static,
-{
+) -> Result<Scenario> {
+    measure_scenario(env, app, key, name, suite.into(), plan).await
+}
+
+async fn measure_scenario(
+    env: &Env,
+    app: &Running,
+    key: &'static str,
+    name: &str,
+    suite: load::Suite,
+    plan: Plan,
+) -> Result<Scenario> {
     vacuum(env).await?;
     app.reset_peak()?;
     let before = app.usage()?;

@@ -60,35 +60,42 @@ where
     type Rejection = AppError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let expected = request
-            .extensions()
-            .get::<CsrfToken>()
-            .map(|t| t.0.clone())
-            .unwrap_or_default();
-        let is_form = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        if !is_form {
-            return Err(AppError::BadRequest("Expected a form submission.".into()));
-        }
-        let body = Bytes::from_request(request, state).await.map_err(|_| {
-            AppError::BadRequest("The form is too large or could not be read.".into())
-        })?;
-        let given = form_urlencoded_value(&body, "csrf_token").unwrap_or_default();
-        if !token_matches(&expected, &given) {
-            tracing::warn!(
-                security_event = "csrf_rejected",
-                "form with a missing or wrong anti-forgery token"
-            );
-            return Err(AppError::Csrf);
-        }
+        let body = checked_form_body(request, state).await?;
         let value = serde_urlencoded::from_bytes::<T>(&body).map_err(|_| {
             AppError::BadRequest("The form could not be read. Please go back and try again.".into())
         })?;
         Ok(Form(value))
     }
+}
+
+/// The body of a form post whose anti-forgery token matches the session's. Apart from `Form`'s
+/// generic decoding, so that it is compiled once rather than once per form.
+async fn checked_form_body(request: Request, state: &AppState) -> Result<Bytes, AppError> {
+    let expected = request
+        .extensions()
+        .get::<CsrfToken>()
+        .map(|t| t.0.clone())
+        .unwrap_or_default();
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(AppError::BadRequest("Expected a form submission.".into()));
+    }
+    let body = Bytes::from_request(request, state)
+        .await
+        .map_err(|_| AppError::BadRequest("The form is too large or could not be read.".into()))?;
+    let given = form_urlencoded_value(&body, "csrf_token").unwrap_or_default();
+    if !token_matches(&expected, &given) {
+        tracing::warn!(
+            security_event = "csrf_rejected",
+            "form with a missing or wrong anti-forgery token"
+        );
+        return Err(AppError::Csrf);
+    }
+    Ok(body)
 }
 
 fn form_urlencoded_value(body: &[u8], key: &str) -> Option<String> {
