@@ -144,6 +144,11 @@ fn serve(path: &Path, busy_timeout: Duration, access: Access, queue: &flume::Rec
             let run = std::panic::AssertUnwindSafe(|| job(Ok(conn)));
             if std::panic::catch_unwind(run).is_err() {
                 tracing::error!("a database job panicked on its thread");
+                // A write transaction it left open would hold SQLite's write lock, and keep
+                // every other writer waiting, until this thread's next job.
+                if !conn.is_autocommit() {
+                    let _ = conn.execute_batch("ROLLBACK");
+                }
             }
         }
     }

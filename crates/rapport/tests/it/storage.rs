@@ -1534,3 +1534,45 @@ async fn sqlite_migrations_keep_the_records_sqlx_keeps() {
         "{err}"
     );
 }
+
+/// A write transaction whose work panics on the writer thread (a bug, not an error it
+/// returns) fails its caller, leaves nothing behind, and does not leave SQLite's write lock
+/// held: the next writer, on another connection, gets in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_write_that_panics_leaves_the_database_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, pool) = sqlite_in(dir.path()).await;
+    db.migrate().await.unwrap();
+    let failed = db
+        .write(|mut conn| {
+            Box::pin(async move {
+                rapport::sql_execute!(
+                    &mut conn,
+                    "INSERT INTO organizations (id, name, created_at) VALUES (1, 'Half-done', '2026-01-01T00:00:00Z')"
+                )?;
+                panic!("a bug in the middle of a write transaction");
+                #[allow(unreachable_code)]
+                Ok::<(), sqlx::Error>(())
+            })
+        })
+        .await;
+    assert!(
+        failed.is_err(),
+        "the caller of a panicked write got {failed:?}"
+    );
+
+    // Without the rollback, this waits out SQLite's busy timeout and fails: "database is
+    // locked".
+    let mut tx = db.begin().await.unwrap();
+    rapport::sql_execute!(
+        &mut tx.conn(),
+        "INSERT INTO organizations (id, name, created_at) VALUES (1, 'Next', '2026-01-01T00:00:00Z')"
+    )
+    .unwrap();
+    tx.commit().await.unwrap();
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM organizations")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(names, ["Next"]);
+}
