@@ -542,7 +542,11 @@ impl Db {
     pub async fn close(&self) {
         match self {
             Db::Sqlite(node) => {
-                for threads in [&node.readers, &node.writer, &node.sessions] {
+                // The writer last, alone: SQLite folds the WAL in only when the connection that
+                // closes finds itself the last one, and two closing at the same moment (as the
+                // threads of one pool do) can each see the other and both leave the WAL behind.
+                // The writer's connection is always open (`connect` opens it).
+                for threads in [&node.readers, &node.sessions, &node.writer] {
                     threads.close().await;
                 }
             }
