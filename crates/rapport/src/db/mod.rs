@@ -95,6 +95,37 @@ pub struct SqliteNode {
     sessions: read::ConnectionThreads,
 }
 
+impl SqliteNode {
+    /// [`Db::write`] on SQLite: the whole transaction on the writer thread, in the write turn.
+    async fn write<T, E, F>(&self, write: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(Conn<'c>) -> WriteFuture<'c, T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<sqlx::Error> + Send + 'static,
+    {
+        let turn = tokio::time::timeout(BUSY_TIMEOUT, self.turn.take())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        self.writer
+            .run(move |conn| {
+                // The turn goes with the transaction: if the caller stops waiting, the next
+                // writer still waits until this one has committed or rolled back.
+                let _turn = turn;
+                Ok(read::transaction(conn, |conn| {
+                    use futures::FutureExt;
+                    write(Conn::SqliteDirect(conn))
+                        .now_or_never()
+                        .unwrap_or_else(|| {
+                            Err(E::from(sqlx::Error::Protocol(
+                                "a database write waited for something other than SQLite".into(),
+                            )))
+                        })
+                }))
+            })
+            .await?
+    }
+}
+
 /// A connection of either backend: on SQLite, a connection of the node's own used right where
 /// it is (a reader's in [`Db::read`], the writer's in [`Db::write`]) or one lent to a task
 /// ([`Db::acquire`], [`Db::begin`]), whose statements are sent to its thread one at a time.
@@ -471,38 +502,7 @@ impl Db {
                 tx.commit().await?;
                 Ok(value)
             }
-            Db::Sqlite(node) => self.write_sqlite(node, write).await,
-        }
-    }
-
-    async fn write_sqlite<T, E, F>(&self, node: &SqliteNode, write: F) -> Result<T, E>
-    where
-        F: for<'c> FnOnce(Conn<'c>) -> WriteFuture<'c, T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<sqlx::Error> + Send + 'static,
-    {
-        {
-            let turn = tokio::time::timeout(BUSY_TIMEOUT, node.turn.take())
-                .await
-                .map_err(|_| sqlx::Error::PoolTimedOut)?;
-            node.writer
-                .run(move |conn| {
-                    // The turn goes with the transaction: if the caller stops waiting, the
-                    // next writer still waits until this one has committed or rolled back.
-                    let _turn = turn;
-                    Ok(read::transaction(conn, |conn| {
-                        use futures::FutureExt;
-                        write(Conn::SqliteDirect(conn))
-                            .now_or_never()
-                            .unwrap_or_else(|| {
-                                Err(E::from(sqlx::Error::Protocol(
-                                    "a database write waited for something other than SQLite"
-                                        .into(),
-                                )))
-                            })
-                    }))
-                })
-                .await?
+            Db::Sqlite(node) => node.write(write).await,
         }
     }
 

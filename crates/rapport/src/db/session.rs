@@ -45,7 +45,7 @@ impl Session {
                     return;
                 }
             };
-            // A transaction left open by a statement that panicked in an earlier session.
+            // A transaction an earlier job left open (its rollback failed too).
             if !conn.is_autocommit() {
                 let _ = conn.execute_batch("ROLLBACK");
             }

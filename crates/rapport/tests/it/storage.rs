@@ -1502,11 +1502,15 @@ async fn sqlite_migrations_keep_the_records_sqlx_keeps() {
     );
     migrator(SQLITE).run(&pool).await.unwrap();
 
-    sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 3")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let err = db.migrate().await.unwrap_err();
+    // Each tampering with the records, and the refusal it gets.
+    let refused_after = |sql: &'static str| {
+        let (db, pool) = (db.clone(), pool.clone());
+        async move {
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            db.migrate().await.unwrap_err()
+        }
+    };
+    let err = refused_after("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 3").await;
     assert!(
         matches!(
             err,
@@ -1514,18 +1518,12 @@ async fn sqlite_migrations_keep_the_records_sqlx_keeps() {
         ),
         "{err}"
     );
-    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 3")
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query(
-        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+    let err = refused_after(
+        "DELETE FROM _sqlx_migrations WHERE version = 3;
+         INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
          VALUES (9999, 'from a newer Rapport', TRUE, x'00', 1)",
     )
-    .execute(&pool)
-    .await
-    .unwrap();
-    let err = db.migrate().await.unwrap_err();
+    .await;
     assert!(
         matches!(
             err,
