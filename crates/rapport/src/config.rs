@@ -190,6 +190,13 @@ pub enum ConfigError {
     Invalid { var: &'static str, message: String },
 }
 
+/// Whether this build makes TLS connections (the `tls` feature, on by default). Without it,
+/// settings that need TLS are refused at start-up rather than failing on first use.
+pub const TLS_BUILT: bool = cfg!(feature = "tls");
+
+/// Why a setting that needs TLS is refused by a build without it.
+pub const NO_TLS: &str = "this build of Rapport has no TLS: it was built without the `tls` feature (on by default); rebuild it with the default features";
+
 fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         var,
@@ -288,6 +295,9 @@ fn zoom_settings(args: &ServerArgs) -> Result<ZoomSettings, ConfigError> {
                 if !matches!(u.scheme(), "http" | "https") {
                     return Err(invalid(var, "must be an http(s) URL"));
                 }
+                if u.scheme() == "https" && !TLS_BUILT {
+                    return Err(invalid(var, format!("is an https URL, but {NO_TLS}")));
+                }
                 Ok(u)
             };
             Ok(ZoomSettings::Remote {
@@ -373,6 +383,14 @@ impl Config {
                 return Err(invalid(
                     "RAPPORT_SMTP_URL",
                     "must start with smtp:// or smtps://",
+                ));
+            }
+            let wants_tls =
+                parsed.scheme() == "smtps" || parsed.query_pairs().any(|(k, _)| k == "tls");
+            if wants_tls && !TLS_BUILT {
+                return Err(invalid(
+                    "RAPPORT_SMTP_URL",
+                    format!("asks for TLS (smtps:// or ?tls=), but {NO_TLS}"),
                 ));
             }
         }
@@ -520,5 +538,53 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("RAPPORT_DB_MAX_CONNECTIONS"), "{err}");
+    }
+
+    /// Zoom's own (https) URLs and a mail server reached over TLS are accepted by a build with
+    /// TLS, and refused at start-up, saying why, by a build without it.
+    #[test]
+    fn settings_that_need_tls_are_refused_only_by_a_build_without_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = format!("--data-dir={}", dir.path().display());
+        let zoom = [
+            data_dir.as_str(),
+            "--zoom-client-id=abc123",
+            "--zoom-client-secret=client-secret-value",
+        ];
+        let zoom_result = config(&zoom);
+        let smtp_urls = [
+            "smtps://mailer:pa55word@mail.example.com",
+            "smtp://mailer:pa55word@mail.example.com:587?tls=required",
+        ];
+        let smtp_results: Vec<_> = smtp_urls
+            .iter()
+            .map(|url| config(&[&data_dir, &format!("--smtp-url={url}")]))
+            .collect();
+        // Plain http and smtp work either way.
+        let plain = config(&[
+            &data_dir,
+            "--zoom-client-id=abc123",
+            "--zoom-client-secret=client-secret-value",
+            "--zoom-oauth-url=http://127.0.0.1:9/",
+            "--zoom-api-url=http://127.0.0.1:9/",
+            "--smtp-url=smtp://127.0.0.1:2525",
+        ]);
+        assert!(plain.is_ok(), "{:?}", plain.err());
+        if TLS_BUILT {
+            assert!(zoom_result.is_ok(), "{:?}", zoom_result.err());
+            for result in &smtp_results {
+                assert!(result.is_ok(), "{:?}", result.as_ref().err());
+            }
+        } else {
+            let err = zoom_result.err().unwrap().to_string();
+            assert!(err.starts_with("ZOOM_OAUTH_URL: is an https URL"), "{err}");
+            assert!(err.contains("`tls` feature"), "{err}");
+            for result in smtp_results {
+                let err = result.err().unwrap().to_string();
+                assert!(err.starts_with("RAPPORT_SMTP_URL: asks for TLS"), "{err}");
+                assert!(err.contains("`tls` feature"), "{err}");
+                assert!(!err.contains("pa55word"), "the password leaked: {err}");
+            }
+        }
     }
 }

@@ -213,6 +213,18 @@ async fn online_checks(config: &Config) -> Vec<crate::marketplace::doctor::Findi
         problem,
         fix: fix.to_owned(),
     };
+    if config.public_url.scheme() == "https" && !crate::config::TLS_BUILT {
+        out.push(fail(
+            "public-url-online",
+            format!(
+                "cannot call {} to check it: {}",
+                config.public_url,
+                crate::config::NO_TLS
+            ),
+            "Run the online checks with a build of Rapport that has TLS",
+        ));
+        return out;
+    }
     let http = reqwest::Client::new();
     if let crate::config::ZoomSettings::Remote {
         webhook_secret: Some(secret),
