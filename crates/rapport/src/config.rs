@@ -44,7 +44,7 @@ pub struct ServerArgs {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
-    /// SMTP server for outgoing mail, e.g. smtp://user:pass@host:587 or smtps://host. Unset: dev mailbox.
+    /// SMTP server for outgoing mail, e.g. smtps://user:pass@host or smtp://user:pass@host:587?tls=required (STARTTLS); plain smtp:// is unencrypted. Unset: dev mailbox.
     #[arg(long, env = "RAPPORT_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
 

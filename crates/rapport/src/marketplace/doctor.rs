@@ -44,6 +44,44 @@ const TUNNEL_HOSTS: &[&str] = &[
     "localhost.run",
 ];
 
+/// Whether mail (and the SMTP password) would cross the network unencrypted. A plain
+/// `smtp://` URL is plain SMTP in lettre: no STARTTLS unless `?tls=required` asks for it.
+fn smtp_encryption(smtp_url: &secrecy::SecretString) -> Option<Finding> {
+    use secrecy::ExposeSecret;
+    // Never quote the URL itself: it may hold the password.
+    let url = url::Url::parse(smtp_url.expose_secret()).ok()?;
+    let host = url.host_str().unwrap_or("");
+    let loopback = matches!(host, "localhost" | "127.0.0.1" | "::1" | "[::1]");
+    let tls = url
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    let what = if url.password().is_some() {
+        "mail and the SMTP password"
+    } else {
+        "mail"
+    };
+    let fix = "Use smtps://host:465, or smtp://host:587?tls=required for STARTTLS";
+    match (url.scheme(), tls.as_deref()) {
+        ("smtps", _) | (_, Some("required")) => None,
+        _ if loopback => None,
+        (_, Some("opportunistic")) => Some(finding(
+            Severity::Warning,
+            "smtp",
+            format!(
+                "RAPPORT_SMTP_URL uses STARTTLS only when {host} offers it: anyone on the path can strip the offer and read {what}"
+            ),
+            fix,
+        )),
+        _ => Some(finding(
+            Severity::Blocker,
+            "smtp",
+            format!("RAPPORT_SMTP_URL sends {what} to {host} unencrypted"),
+            fix,
+        )),
+    }
+}
+
 /// What the database says, gathered by the caller (doctor itself only reads configuration).
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
@@ -137,8 +175,9 @@ pub fn check(config: &Config, facts: &Facts) -> Vec<Finding> {
             ));
         }
     }
-    if config.smtp_url.is_none() {
-        out.push(finding(Blocker, "smtp", "No SMTP server: emails (invitations, password resets) stay in the dev mailbox, readable by anyone who can reach Rapport", "Set RAPPORT_SMTP_URL (or _FILE), e.g. smtp://user:pass@smtp.example.com:587"));
+    match &config.smtp_url {
+        None => out.push(finding(Blocker, "smtp", "No SMTP server: emails (invitations, password resets) stay in the dev mailbox, readable by anyone who can reach Rapport", "Set RAPPORT_SMTP_URL (or _FILE), e.g. smtp://user:pass@smtp.example.com:587?tls=required")),
+        Some(smtp_url) => out.extend(smtp_encryption(smtp_url)),
     }
     if config.support_email.is_none() {
         out.push(finding(Blocker, "pages", "RAPPORT_SUPPORT_EMAIL is not set: the support page and documentation give no way to reach you", "Set RAPPORT_SUPPORT_EMAIL=support@your.domain"));
@@ -215,6 +254,8 @@ pub fn report(findings: &[Finding]) -> String {
 }
 
 #[cfg(test)]
+// A production configuration names Zoom's https URLs, which a build without TLS refuses.
+#[cfg(feature = "tls")]
 mod tests {
     use super::*;
 
@@ -243,7 +284,7 @@ mod tests {
         "--zoom-webhook-secret-token",
         "whsec",
         "--smtp-url",
-        "smtp://mail.example.com:587",
+        "smtps://mailer:pa55word@mail.example.com",
         "--support-email",
         "help@example.com",
         "--operator-name",
@@ -309,6 +350,32 @@ mod tests {
             .contains(&"secret-key")
         );
         assert!(checks(&with(&[], &["--smtp-url"])).contains(&"smtp"));
+        let smtp = |url: &'static str| with(&[("--smtp-url", url)], &[]);
+        let plain = smtp("smtp://mailer:pa55word@mail.example.com:587");
+        let finding = plain.iter().find(|f| f.check == "smtp").unwrap();
+        assert_eq!(finding.severity, Severity::Blocker);
+        assert!(
+            finding.problem.contains("password") && !finding.problem.contains("pa55word"),
+            "{}",
+            finding.problem
+        );
+        assert!(checks(&smtp("smtp://mail.example.com:25")).contains(&"smtp"));
+        let opportunistic = smtp("smtp://mail.example.com:587?tls=opportunistic");
+        assert!(
+            opportunistic
+                .iter()
+                .any(|f| f.check == "smtp" && f.severity == Severity::Warning)
+        );
+        for encrypted in [
+            "smtp://mailer:pa55word@mail.example.com:587?tls=required",
+            "smtps://mail.example.com",
+            "smtp://127.0.0.1:25",
+        ] {
+            assert!(
+                !smtp(encrypted).iter().any(|f| f.check == "smtp"),
+                "{encrypted}"
+            );
+        }
         assert!(checks(&with(&[], &["--support-email"])).contains(&"pages"));
         assert!(
             checks(&with(&[], &["--zoom-domain-verification"])).contains(&"domain-verification")

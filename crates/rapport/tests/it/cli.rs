@@ -202,7 +202,10 @@ const PRODUCTION: &[(&str, &str)] = &[
     ("ZOOM_CLIENT_ID", "AbC123prod"),
     ("ZOOM_CLIENT_SECRET", "s3cret-from-the-marketplace"),
     ("ZOOM_WEBHOOK_SECRET_TOKEN", "whsec-from-the-marketplace"),
-    ("RAPPORT_SMTP_URL", "smtp://mail.example.com:587"),
+    (
+        "RAPPORT_SMTP_URL",
+        "smtp://mail.example.com:587?tls=required",
+    ),
     ("RAPPORT_SUPPORT_EMAIL", "help@example.com"),
     ("RAPPORT_OPERATOR_NAME", "Example Ltd"),
     ("ZOOM_DOMAIN_VERIFICATION", "abc123"),
