@@ -153,10 +153,25 @@ pub fn router(state: AppState) -> Router {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
             // The path only: query strings may carry search terms about people.
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            tracing::info_span!("request", method = %request.method(), path = %loggable_path(request.uri().path()), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// Routes whose last path segment is a secret (a one-time password link's token).
+const SECRET_PATH_PREFIXES: [&str; 2] = ["/reset-password/", "/set-password/"];
+
+/// The request path as logs may show it: a password link's token is replaced, so that the
+/// lines logged while serving it (warnings, errors) never carry a usable link.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match SECRET_PATH_PREFIXES
+        .iter()
+        .find(|prefix| path.starts_with(**prefix) && path.len() > prefix.len())
+    {
+        Some(prefix) => format!("{prefix}[token]").into(),
+        None => path.into(),
+    }
 }
 
 async fn home(user: Option<CurrentUser>) -> Redirect {
@@ -223,5 +238,24 @@ impl Application {
         .await;
         let _ = worker.await;
         served
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn a_password_links_token_never_reaches_the_request_log() {
+        assert_eq!(
+            loggable_path("/reset-password/Zq8mKjT3x7"),
+            "/reset-password/[token]"
+        );
+        assert_eq!(
+            loggable_path("/set-password/Zq8mKjT3x7/"),
+            "/set-password/[token]"
+        );
+        assert_eq!(loggable_path("/contacts/42"), "/contacts/42");
+        assert_eq!(loggable_path("/reset-password/"), "/reset-password/");
     }
 }

@@ -158,6 +158,11 @@ pub struct ServerArgs {
     #[arg(long, env = "RAPPORT_PAGES_DIR")]
     pub pages_dir: Option<PathBuf>,
 
+    /// Addresses of the reverse proxies in front of Rapport, comma-separated (e.g. 127.0.0.1). From
+    /// these only, X-Forwarded-For is read for the client's address (sign-in throttling).
+    #[arg(long, env = "RAPPORT_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+
     /// Deployment environment, checked by `rapport doctor`: development, staging or production.
     #[arg(long, env = "RAPPORT_ENV", default_value = "development")]
     pub environment: String,
@@ -233,6 +238,8 @@ pub struct Config {
     pub operator_name: String,
     pub pages_dir: Option<PathBuf>,
     pub environment: String,
+    /// The reverse proxies whose X-Forwarded-For is believed (web::client_address).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// A secret from `VALUE` or `VALUE_FILE` (not both).
@@ -472,6 +479,22 @@ impl Config {
                 format!("{} is not a directory", dir.display()),
             ));
         }
+        let trusted_proxies = args
+            .trusted_proxies
+            .iter()
+            .map(|raw| raw.trim())
+            .filter(|raw| !raw.is_empty())
+            .map(|raw| {
+                raw.parse::<std::net::IpAddr>().map_err(|_| {
+                    invalid(
+                        "RAPPORT_TRUSTED_PROXIES",
+                        format!(
+                            "{raw:?} is not an IP address (list addresses, not names or ranges)"
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             addr: args.addr,
             data_dir: args.data_dir.clone(),
@@ -495,6 +518,7 @@ impl Config {
             operator_name: args.operator_name.clone(),
             pages_dir: args.pages_dir.clone(),
             environment: args.environment.clone(),
+            trusted_proxies,
         })
     }
 
@@ -538,6 +562,29 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("RAPPORT_DB_MAX_CONNECTIONS"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = format!("--data-dir={}", dir.path().display());
+        assert!(config(&[&data_dir]).unwrap().trusted_proxies.is_empty());
+        let two = config(&[&data_dir, "--trusted-proxies=127.0.0.1, ::1"]).unwrap();
+        assert_eq!(
+            two.trusted_proxies,
+            vec![
+                "127.0.0.1".parse::<std::net::IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        let err = config(&[&data_dir, "--trusted-proxies=10.0.0.0/8"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.starts_with("RAPPORT_TRUSTED_PROXIES:") && err.contains("10.0.0.0/8"),
+            "{err}"
+        );
     }
 
     /// Zoom's own (https) URLs and a mail server reached over TLS are accepted by a build with

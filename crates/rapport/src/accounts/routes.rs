@@ -187,11 +187,17 @@ async fn sign_in(
     layout: Layout,
     jar: CookieJar,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: http::HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> AppResult<Response> {
     let next = safe_return_to(Some(&form.next));
     let email = form.email.trim().to_lowercase();
-    let ip = peer.ip().to_string();
+    let ip = crate::web::client_address::client_address(
+        peer.ip(),
+        &headers,
+        &state.config.trusted_proxies,
+    )
+    .to_string();
     let now = state.clock.now();
     let failed = |message: &str| {
         (

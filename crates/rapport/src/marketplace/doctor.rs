@@ -119,6 +119,15 @@ pub fn check(config: &Config, facts: &Facts) -> Vec<Finding> {
             "Use your own domain: Zoom verifies domain ownership and the URL must stay stable",
         ));
     }
+    // Rapport serves plain http, so an https public URL means a reverse proxy in front.
+    if url.scheme() == "https" && config.trusted_proxies.is_empty() {
+        out.push(finding(
+            Warning,
+            "trusted-proxies",
+            "RAPPORT_TRUSTED_PROXIES is not set: behind the reverse proxy, sign-in throttling sees every user as the proxy's address, so a few wrong passwords from anyone lock an account for everyone",
+            "Set RAPPORT_TRUSTED_PROXIES to the proxy's address (e.g. 127.0.0.1) and have the proxy append X-Forwarded-For",
+        ));
+    }
     match &config.zoom {
         ZoomSettings::EmbeddedSimulator { .. } => {
             out.push(finding(Blocker, "zoom-credentials", "No Zoom app credentials: Rapport runs its Zoom simulator", "Set ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET (or ZOOM_CLIENT_SECRET_FILE) from your app in the Zoom Marketplace"));
@@ -293,6 +302,8 @@ mod tests {
         "abc123",
         "--secret-key",
         "BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY=",
+        "--trusted-proxies",
+        "127.0.0.1",
         "--environment",
         "production",
         "--database-url",
@@ -339,6 +350,11 @@ mod tests {
         );
         assert!(checks(&with(&[], &["--zoom-webhook-secret-token"])).contains(&"webhook-secret"));
         assert!(checks(&with(&[], &["--secret-key"])).contains(&"secret-key"));
+        assert!(
+            with(&[], &["--trusted-proxies"])
+                .iter()
+                .any(|f| f.check == "trusted-proxies" && f.severity == Severity::Warning)
+        );
         assert!(
             checks(&with(
                 &[(

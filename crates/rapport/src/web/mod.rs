@@ -1,6 +1,7 @@
 //! The web layer's shared pieces: layout, errors, cookies, CSRF, flash messages, headers, assets.
 
 pub mod assets;
+pub mod client_address;
 pub mod cookies;
 pub mod csrf;
 pub mod error;

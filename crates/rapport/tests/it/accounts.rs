@@ -287,6 +287,49 @@ both_databases!(
     }
 );
 
+/// Behind a reverse proxy every connection comes from the proxy: with the proxy listed in
+/// RAPPORT_TRUSTED_PROXIES, the throttle counts the address the proxy forwards, so an attacker
+/// blocks only themselves; a client that connects directly cannot choose its address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address() {
+    let app = TestApp::spawn_with(Db::Sqlite, None, &["--trusted-proxies=127.0.0.1"]).await;
+    app.sign_up("Ada Lovelace", OWNER, "Analytical Engines")
+        .await;
+    let attacker = kit::client_behind_proxy("198.51.100.9");
+    for attempt in 1..=5 {
+        let r = sign_in_with(&attacker, &app.base, OWNER, "guess guess guess", "").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let r = sign_in_with(&attacker, &app.base, OWNER, PASSWORD, "").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // The owner, through the same proxy from their own address, signs in.
+    let owner = kit::client_behind_proxy("203.0.113.7");
+    let r = sign_in_with(&owner, &app.base, OWNER, PASSWORD, "").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "the owner was locked out"
+    );
+
+    // A client connecting directly is counted by its own address, whatever it forwards: posing
+    // as the owner's address, it blocks only itself.
+    let direct = kit::client_forwarding("127.0.0.2", "203.0.113.7");
+    for attempt in 1..=5 {
+        let r = sign_in_with(&direct, &app.base, OWNER, "guess guess guess", "").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let r = sign_in_with(&direct, &app.base, OWNER, PASSWORD, "").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let owner = kit::client_behind_proxy("203.0.113.7");
+    let r = sign_in_with(&owner, &app.base, OWNER, PASSWORD, "").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "a spoofed X-Forwarded-For locked the owner out"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_are_shared_between_nodes_on_postgres() {
     let Some(server) = crate::support::postgres_server_url() else {

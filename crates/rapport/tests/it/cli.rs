@@ -206,6 +206,7 @@ const PRODUCTION: &[(&str, &str)] = &[
         "RAPPORT_SMTP_URL",
         "smtp://mail.example.com:587?tls=required",
     ),
+    ("RAPPORT_TRUSTED_PROXIES", "127.0.0.1"),
     ("RAPPORT_SUPPORT_EMAIL", "help@example.com"),
     ("RAPPORT_OPERATOR_NAME", "Example Ltd"),
     ("ZOOM_DOMAIN_VERIFICATION", "abc123"),

@@ -184,6 +184,29 @@ pub fn client_from(ip: &str) -> reqwest::Client {
         .expect("client")
 }
 
+/// A browser whose requests reach Rapport through a reverse proxy on 127.0.0.1 that records
+/// `client_ip` in `X-Forwarded-For`.
+pub fn client_behind_proxy(client_ip: &str) -> reqwest::Client {
+    client_forwarding("127.0.0.1", client_ip)
+}
+
+/// A browser connecting from `local_ip` that sends `X-Forwarded-For: forwarded_for` with every
+/// request (a proxy when `local_ip` is one, otherwise a client claiming another address).
+pub fn client_forwarding(local_ip: &str, forwarded_for: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-forwarded-for",
+        forwarded_for.parse().expect("header value"),
+    );
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(local_ip.parse::<IpAddr>().expect("ip"))
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
 /// Posts a CSV file to the import form, as a browser's multipart upload.
 pub async fn upload_csv(client: &reqwest::Client, base: &str, bytes: &[u8]) -> reqwest::Response {
     let page = get(client, base, "/contacts/import")

@@ -176,6 +176,16 @@ async fn canary_run(database_url: Option<String>) {
     let validation = sim.validate_webhook_endpoint(client_id).await;
     assert!(validation.ok, "{validation:?}");
 
+    // A password link's token is in its path; the request's log lines must not carry it.
+    let link_token = format!("canary-link-token-{}", rapport::crypto::random_token());
+    let response = browser
+        .get(format!("{base}/reset-password/{link_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error(), "{}", response.status());
+    canaries.push(link_token);
+
     // Disconnect: revoke at Zoom, app_deauthorized back, data compliance call.
     let response = submit_with(
         &browser,
