@@ -230,7 +230,16 @@ pub async fn update(
     Ok(n == 1)
 }
 
+/// Deletes the contact and the emails addressed to them: a sent message's row keeps the
+/// recipient's address, name and subject for the timeline, which goes with the contact; one not
+/// yet sent is withdrawn (its job finds no message and ends, `mail::deliver`).
 pub async fn delete(conn: &mut Conn<'_>, org_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+    sql_execute!(
+        conn,
+        "DELETE FROM outbox WHERE org_id = $1 AND contact_id = $2",
+        org_id,
+        id
+    )?;
     let n = sql_execute!(
         conn,
         "DELETE FROM contacts WHERE org_id = $1 AND id = $2",

@@ -223,9 +223,9 @@ pub async fn deliver(state: &AppState, outbox_id: i64) -> Result<(), JobError> {
         })
         .await?;
     let Some(row) = row else {
-        return Err(JobError::Permanent(format!(
-            "outbox message {outbox_id} no longer exists"
-        )));
+        // Withdrawn: deleted with its contact or organization. Nothing is left to send.
+        tracing::info!(outbox_id, "email withdrawn before it was sent");
+        return Ok(());
     };
     if row.state == "sent" {
         return Ok(());

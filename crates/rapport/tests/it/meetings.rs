@@ -1566,3 +1566,25 @@ both_databases!(
         assert!(!page.contains("the contact was not emailed"), "{page}");
     }
 );
+
+both_databases!(
+    deleting_a_contact_deletes_the_emails_to_them,
+    |app: TestApp| async move {
+        let (ada, contact) = host_with_contact(&app, Plan::Licensed).await;
+        let r = schedule(&app, &ada, contact, &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        settle(&app).await;
+        let to_grace = "outbox WHERE to_address = 'grace@example.com' OR to_name = 'Grace Hopper'";
+        assert_eq!(kit::count(&app, to_grace).await, 1, "the invitation");
+        let delete = format!("/contacts/{contact}/delete");
+        let r = submit_with(&ada, &app.base, &delete, &delete, &[]).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            kit::count(&app, to_grace).await,
+            0,
+            "the contact's address, name and subjects stayed in the outbox"
+        );
+        settle(&app).await;
+        assert_eq!(kit::count(&app, "jobs WHERE state = 'dead'").await, 0);
+    }
+);
