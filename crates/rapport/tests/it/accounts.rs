@@ -287,6 +287,16 @@ both_databases!(
     }
 );
 
+/// Five wrong passwords for the owner from `client`, after which even the right one is refused.
+async fn lock_out(app: &TestApp, client: &reqwest::Client) {
+    for attempt in 1..=5 {
+        let r = sign_in_with(client, &app.base, OWNER, "guess guess guess", "").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let r = sign_in_with(client, &app.base, OWNER, PASSWORD, "").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
 /// Behind a reverse proxy every connection comes from the proxy: with the proxy listed in
 /// RAPPORT_TRUSTED_PROXIES, the throttle counts the address the proxy forwards, so an attacker
 /// blocks only themselves; a client that connects directly cannot choose its address.
@@ -295,36 +305,25 @@ async fn behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address() {
     let app = TestApp::spawn_with(Db::Sqlite, None, &["--trusted-proxies=127.0.0.1"]).await;
     app.sign_up("Ada Lovelace", OWNER, "Analytical Engines")
         .await;
-    let attacker = kit::client_behind_proxy("198.51.100.9");
-    for attempt in 1..=5 {
-        let r = sign_in_with(&attacker, &app.base, OWNER, "guess guess guess", "").await;
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
-    }
-    let r = sign_in_with(&attacker, &app.base, OWNER, PASSWORD, "").await;
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-
+    let owner_signs_in = || async {
+        let owner = kit::client_behind_proxy("203.0.113.7");
+        sign_in_with(&owner, &app.base, OWNER, PASSWORD, "")
+            .await
+            .status()
+    };
+    lock_out(&app, &kit::client_behind_proxy("198.51.100.9")).await;
     // The owner, through the same proxy from their own address, signs in.
-    let owner = kit::client_behind_proxy("203.0.113.7");
-    let r = sign_in_with(&owner, &app.base, OWNER, PASSWORD, "").await;
     assert_eq!(
-        r.status(),
+        owner_signs_in().await,
         StatusCode::SEE_OTHER,
-        "the owner was locked out"
+        "owner locked out"
     );
 
     // A client connecting directly is counted by its own address, whatever it forwards: posing
     // as the owner's address, it blocks only itself.
-    let direct = kit::client_forwarding("127.0.0.2", "203.0.113.7");
-    for attempt in 1..=5 {
-        let r = sign_in_with(&direct, &app.base, OWNER, "guess guess guess", "").await;
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
-    }
-    let r = sign_in_with(&direct, &app.base, OWNER, PASSWORD, "").await;
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let owner = kit::client_behind_proxy("203.0.113.7");
-    let r = sign_in_with(&owner, &app.base, OWNER, PASSWORD, "").await;
+    lock_out(&app, &kit::client_forwarding("127.0.0.2", "203.0.113.7")).await;
     assert_eq!(
-        r.status(),
+        owner_signs_in().await,
         StatusCode::SEE_OTHER,
         "a spoofed X-Forwarded-For locked the owner out"
     );
